@@ -1,0 +1,61 @@
+"""One exception hierarchy for everything the chatstate layer raises.
+
+Storage adapters translate their backend's errors into these once (see
+``chatstate.store.dynamodb._translate``); handlers map them to HTTP statuses or Lex responses once.
+"""
+
+from __future__ import annotations
+
+
+class ChatSessionError(Exception):
+    """Base class of every chatstate error."""
+
+
+class ConfigError(ChatSessionError):
+    """The function's configuration (environment) is missing or invalid."""
+
+
+class SessionNotFound(ChatSessionError):
+    """The session does not exist, has expired, was deleted or belongs to another actor."""
+
+
+class SessionExists(ChatSessionError):
+    """A live session with this id already exists for this actor."""
+
+
+class ConflictError(ChatSessionError):
+    """A concurrent writer kept winning; the write was not applied after all retries."""
+
+
+class DuplicateRequest(ChatSessionError):
+    """The request id was already applied to this session; nothing was written again."""
+
+    def __init__(self, request_id: str, record: object) -> None:
+        super().__init__(f"request {request_id!r} was already applied")
+        self.request_id = request_id
+        self.record = record
+
+
+class ItemTooLarge(ChatSessionError):
+    """The write would exceed the store's item size limit (DynamoDB: 400 KB); nothing was written."""
+
+    def __init__(self, message: str, *, size: int | None = None, limit: int | None = None) -> None:
+        super().__init__(message)
+        self.size = size
+        self.limit = limit
+
+
+class StoreUnavailable(ChatSessionError):
+    """The store throttled the request or could not be reached; retrying later may succeed."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class StoreError(ChatSessionError):
+    """The store failed in a way retrying will not fix (missing table, denied access, bad request)."""
+
+
+class InvalidCursor(ChatSessionError):
+    """A paging cursor is malformed, tampered with, or belongs to another session or actor."""
