@@ -1,0 +1,1 @@
+"""Developer tooling: DynamoDB Local, template readers and the Docker-free local run (not deployed)."""
