@@ -147,7 +147,9 @@ class StatePatch(BaseModel):
     remove: frozenset[StateKey] = Field(default_factory=frozenset)
 
     @classmethod
-    def of(cls, values: Mapping[str, Any] | None = None, *, remove: set[str] | frozenset[str] = frozenset()) -> StatePatch:
+    def of(
+        cls, values: Mapping[str, Any] | None = None, *, remove: set[str] | frozenset[str] = frozenset()
+    ) -> StatePatch:
         """Build a patch from plain values (models are dumped to JSON-compatible data)."""
         return cls(set={k: to_jsonable(v) for k, v in (values or {}).items()}, remove=frozenset(remove))
 

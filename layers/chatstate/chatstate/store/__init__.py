@@ -1,0 +1,1 @@
+"""Session stores: the port, the DynamoDB adapter and the in-memory twin."""

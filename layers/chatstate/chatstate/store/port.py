@@ -81,9 +81,7 @@ class SessionStore(ABC):
 
     # -- sessions ---------------------------------------------------------------------------------
     @abstractmethod
-    def create(
-        self, ref: SessionRef, *, channel: str = "api", state: Mapping[str, Any] | None = None
-    ) -> Session:
+    def create(self, ref: SessionRef, *, channel: str = "api", state: Mapping[str, Any] | None = None) -> Session:
         """Create a session, optionally preloaded with state. Raises ``SessionExists`` if one is live."""
 
     @abstractmethod
