@@ -1,0 +1,191 @@
+"""The chat use cases, independent of HTTP: create, send, get, page, delete, and the direct invoke.
+
+Every method takes the actor id (from the caller's identity) and a session id, validates them into a
+``SessionRef`` (a malformed session id is an ``InvalidRequest`` naming ``session_id``; a malformed
+actor id is ``Unauthenticated``), and raises only ``chatstate`` errors.
+
+Sending a message costs two store requests: one ``load`` (session + last turns) and one ``append``
+(both messages, atomically). A retried request id is answered from history without calling the
+responder or writing again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from chatstate.chat.errors import InvalidRequest, Unauthenticated
+from chatstate.chat.payloads import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    ChatTurn,
+    DirectInvokePayload,
+    validate_payload,
+)
+from chatstate.chat.responders import Responder, responder_from_settings
+from chatstate.exceptions import DuplicateRequest, SessionExists, SessionNotFound
+from chatstate.models import ActorId, MessagePage, NewMessage, RequestRecord, Session, SessionRef, adapter_for
+
+if TYPE_CHECKING:
+    from chatstate.settings import Settings
+    from chatstate.store.port import SessionStore
+
+_CREATE_ATTEMPTS = 3
+
+
+class ChatService:
+    """The agent-chat use cases on top of a ``SessionStore`` and a ``Responder``.
+
+    Args:
+        store: The session store (DynamoDB in Lambda, in-memory in tests).
+        responder: Produces replies (the built-in ``EchoMemoryResponder`` or Bedrock).
+        history_turns: How many earlier turns (user + assistant pairs) the responder sees.
+        channel: The channel recorded on sessions this service creates.
+    """
+
+    def __init__(self, store: SessionStore, responder: Responder, *, history_turns: int = 10, channel: str = "api"):
+        self.store = store
+        self.responder = responder
+        self.history_turns = max(0, history_turns)
+        self.channel = channel
+
+    # -- refs ---------------------------------------------------------------------------------------
+    @staticmethod
+    def ref(actor_id: str, session_id: str) -> SessionRef:
+        """Validate both ids into a ref.
+
+        Raises:
+            Unauthenticated: the actor id is not a valid identity.
+            InvalidRequest: the session id is malformed (names ``session_id``).
+        """
+        try:
+            adapter_for(ActorId).validate_python(actor_id)
+        except ValidationError as exc:
+            raise Unauthenticated("the caller's identity is not valid") from exc
+        try:
+            return SessionRef.of(actor_id, session_id)
+        except ValidationError as exc:
+            raise InvalidRequest(
+                "session_id", "must be 1..128 characters of letters, digits and . _ : @ -"
+            ) from exc
+
+    # -- use cases ----------------------------------------------------------------------------------
+    def create_session(self, actor_id: str, state: Mapping[str, Any] | None = None) -> Session:
+        """Create a session with a server-chosen id, optionally preloaded with ``state``."""
+        for _ in range(_CREATE_ATTEMPTS):
+            ref = self.ref(actor_id, uuid.uuid4().hex)
+            try:
+                return self.store.create(ref, channel=self.channel, state=dict(state or {}))
+            except SessionExists:  # pragma: no cover - a uuid4 collision
+                continue
+        raise SessionExists("could not choose a fresh session id")  # pragma: no cover
+
+    def send_message(
+        self, actor_id: str, session_id: str, message: str, *, request_id: str | None = None
+    ) -> ChatTurn:
+        """Answer ``message`` in the session (creating it if new or expired) and store both messages.
+
+        Raises:
+            InvalidRequest, Unauthenticated: bad ids.
+            ResponderUnavailable, ResponderFailed: the responder could not reply (nothing is stored).
+            ConflictError, StoreUnavailable, ItemTooLarge, StoreError: from the store.
+        """
+        ref = self.ref(actor_id, session_id)
+        loaded = self.store.load(ref, last=2 * self.history_turns)
+        session = loaded.session if loaded else None
+        if request_id and session is not None:
+            record = session.requests.get(request_id)
+            if record is not None:
+                return self._replay(ref, record)
+        history = loaded.recent if loaded else []
+        reply = self.responder.reply(session, history, message)
+        try:
+            result = self.store.append(
+                ref,
+                [NewMessage(role="user", content=message), NewMessage(role="assistant", content=reply)],
+                expected=session,
+                request_id=request_id,
+                channel=self.channel,
+            )
+        except DuplicateRequest as dup:
+            # A concurrent retry of the same request won the race: answer with what it stored.
+            return self._replay(ref, dup.record)  # type: ignore[arg-type]
+        return ChatTurn(session_id=ref.session_id, reply=reply, message_count=result.session.message_count)
+
+    def _replay(self, ref: SessionRef, record: RequestRecord) -> ChatTurn:
+        """The answer a request id got the first time it was applied."""
+        stored = self.store.messages_between(ref, record.first_seq, record.last_seq)
+        reply = next((m.effective_content for m in reversed(stored) if m.role == "assistant"), "")
+        return ChatTurn(session_id=ref.session_id, reply=reply, message_count=record.message_count, replayed=True)
+
+    def get_session(self, actor_id: str, session_id: str) -> Session:
+        """The live session. Raises ``SessionNotFound`` (absent, expired, deleted or another actor's)."""
+        session = self.store.get(self.ref(actor_id, session_id))
+        if session is None:
+            raise SessionNotFound(f"session {session_id!r} was not found")
+        return session
+
+    def page_messages(
+        self, actor_id: str, session_id: str, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+    ) -> MessagePage:
+        """One page of history: the ``limit`` most recent messages before ``cursor``, oldest first.
+
+        Raises:
+            InvalidRequest: ``limit`` outside 1..``MAX_PAGE_SIZE``.
+            SessionNotFound: the session is not live for this actor.
+            InvalidCursor: the cursor is malformed or belongs to another session, actor or incarnation.
+        """
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise InvalidRequest("limit", f"must be an integer from 1 to {MAX_PAGE_SIZE}")
+        return self.store.page_messages(self.ref(actor_id, session_id), limit=limit, cursor=cursor or None)
+
+    def delete_session(self, actor_id: str, session_id: str) -> None:
+        """Delete the session and its history. Raises ``SessionNotFound`` if it was not live."""
+        if not self.store.delete(self.ref(actor_id, session_id)):
+            raise SessionNotFound(f"session {session_id!r} was not found")
+
+    def invoke(self, payload: object) -> dict[str, Any]:
+        """The AgentCore-style direct invocation: ``{"message", "session_id", "actor_id"}`` → reply.
+
+        Returns:
+            ``{"response": str, "session_id": str, "message_count": int}``.
+
+        Raises:
+            InvalidRequest, PayloadTooLarge: the payload is not a valid direct-invoke payload.
+            Unauthenticated: ``actor_id`` is not a valid identity.
+            Any error of ``send_message``.
+        """
+        data = validate_payload(DirectInvokePayload, payload)
+        turn = self.send_message(data.actor_id, data.session_id, data.message, request_id=data.request_id)
+        return {"response": turn.reply, "session_id": turn.session_id, "message_count": turn.message_count}
+
+
+def build_service(
+    settings: Settings | None = None,
+    *,
+    store: SessionStore | None = None,
+    responder: Responder | None = None,
+) -> ChatService:
+    """A ``ChatService`` from settings, with the runtime store and the configured responder by default.
+
+    Args:
+        settings: Defaults to ``chatstate.settings.get_settings()`` (only read when something is missing).
+        store: Defaults to ``chatstate.runtime.get_store()`` (one per execution environment).
+        responder: Defaults to ``responder_from_settings(settings)`` (Bedrock only when a model id is set).
+    """
+    if settings is None and (store is None or responder is None):
+        from chatstate.settings import get_settings
+
+        settings = get_settings()
+    if store is None:
+        from chatstate.runtime import get_store
+
+        store = get_store()
+    if responder is None:
+        assert settings is not None
+        responder = responder_from_settings(settings)
+    turns = settings.history_turns if settings is not None else 10
+    return ChatService(store, responder, history_turns=turns)
