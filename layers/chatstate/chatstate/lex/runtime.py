@@ -1,0 +1,269 @@
+"""The Lex V2 adapter every turn runs: parse, load once, decode, dispatch, encode, save once, answer.
+
+``LexRuntime(router, store=...)`` is built once per execution environment; ``runtime.handle(event)``
+holds no per-request state outside its own frame, so nothing leaks between invocations.
+
+Failure behaviour (Lex always gets a valid response):
+
+* unparseable event, handler exception, store throttled/unreachable (``StoreUnavailable``) or any
+  other ``ChatSessionError``: ``Close``/``Failed`` with a polite message when the intent name is
+  known, else ``ElicitIntent`` with a message; the inbound ``sessionAttributes`` are echoed back
+  unchanged (or left out when Lex sent none), so Lex never erases them; nothing is saved.
+* ``AttributesTooLarge``: ``Close``/``Failed`` without ``sessionAttributes`` (Lex keeps its stored
+  map) and the durable state is not saved.
+
+Logs carry ids, the intent, the invocation source and error types, never the transcript, message
+text or attribute values.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from chatstate.attributes import AttributesTooLarge, SessionAttributes, encoded_size
+from chatstate.exceptions import ChatSessionError
+from chatstate.lex import dialog
+from chatstate.lex.models import LexEvent, LexResponse
+from chatstate.lex.router import IntentRouter, LexRequest, TurnContext
+from chatstate.models import NewMessage, SessionRef, StatePatch
+from chatstate.store.port import SessionStore
+
+FAILURE_MESSAGE = "Sorry, something went wrong on my side. Please try again in a moment."
+INVALID_REQUEST_MESSAGE = "Sorry, I didn't get that. What would you like to do?"
+CHANNEL = "lex"
+_TRANSCRIPT_TYPES = frozenset({"PlainText", "SSML"})
+_MAX_ATTRIBUTES_B64 = 12 * 1024
+
+
+class MetricsSink(Protocol):
+    """What the runtime needs from a metrics object (Powertools ``Metrics`` fits)."""
+
+    def add_metric(self, name: str, unit: Any, value: float) -> None:
+        """Add a value to a metric."""
+
+
+def actor_for(bot_id: str) -> str:
+    """The store actor of a Lex bot's sessions: ``lex:<botId>``."""
+    return f"lex:{bot_id}"
+
+
+class LexRuntime[A: SessionAttributes]:
+    """Runs Lex V2 turns through an ``IntentRouter`` with durable, typed session state.
+
+    Args:
+        router: The intent registry; its ``attributes_type`` is the bot's ``SessionAttributes``.
+        store: A ``SessionStore``, or a zero-argument factory called once on first use (lazy).
+        logger: A ``logging.Logger``-compatible logger (Powertools ``Logger`` fits).
+        metrics: A metrics sink (Powertools ``Metrics`` fits); ``None`` records nothing.
+        now: The clock handed to handlers (tests inject a fixed one).
+        failure_message: What the user hears when the turn fails.
+    """
+
+    def __init__(
+        self,
+        router: IntentRouter[A],
+        *,
+        store: SessionStore | Callable[[], SessionStore],
+        logger: Any | None = None,
+        metrics: MetricsSink | None = None,
+        now: Callable[[], datetime] | None = None,
+        failure_message: str = FAILURE_MESSAGE,
+    ) -> None:
+        self.router = router
+        self._store = store if isinstance(store, SessionStore) else None
+        self._store_factory = None if isinstance(store, SessionStore) else store
+        self.logger = logger if logger is not None else logging.getLogger("chatstate.lex")
+        self.metrics = metrics
+        self.now = now or (lambda: datetime.now(UTC))
+        self.failure_message = failure_message
+
+    @property
+    def store(self) -> SessionStore:
+        """The session store (built by the factory on first use)."""
+        if self._store is None:
+            assert self._store_factory is not None
+            self._store = self._store_factory()
+        return self._store
+
+    def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
+        """Lambda-style entry point; same as ``handle(event)``."""
+        return self.handle(event)
+
+    # -- the turn ------------------------------------------------------------------------------------
+    def handle(self, event: Any) -> dict[str, Any]:
+        """Answer one Lex V2 code-hook event with a valid response dict; never raises, never mutates ``event``."""
+        started = time.perf_counter()
+        try:
+            parsed = LexEvent.model_validate(event)
+        except ValidationError as exc:
+            return self._fail(event, None, "InvalidEvent", started, detail=f"{exc.error_count()} validation errors")
+        try:
+            ref = SessionRef.of(actor_for(parsed.bot.id), parsed.session_id)
+        except ValidationError:
+            return self._fail(event, parsed, "InvalidSessionId", started)
+        try:
+            return self._turn(parsed, ref, started)
+        except AttributesTooLarge:
+            return self._too_large(parsed, started)
+        except ChatSessionError as exc:
+            return self._fail(event, parsed, type(exc).__name__, started)
+        except Exception as exc:
+            self.logger.exception("lex turn failed in a handler", extra=self._ids(parsed, type(exc).__name__))
+            return self._fail(event, parsed, type(exc).__name__, started, logged=True)
+
+    def _turn(self, event: LexEvent, ref: SessionRef, started: float) -> dict[str, Any]:
+        store = self.store
+        loaded = store.load(ref, last=0)
+        session = loaded.session if loaded is not None else None
+        durable = session.state if session is not None else None
+        decoded = self.router.attributes_type.decode(event.session_state.session_attributes, durable)
+        if decoded.rejected:
+            self._count("LexRejectedAttributes", len(decoded.rejected))
+            self.logger.warning(
+                "session attributes rejected", extra={**self._ids(event), "rejected_fields": sorted(decoded.rejected)}
+            )
+        if decoded.ignored:
+            self._count("LexTamperedAttributes", len(decoded.ignored))
+            self.logger.warning(
+                "server-only attributes ignored", extra={**self._ids(event), "ignored_fields": list(decoded.ignored)}
+            )
+        request = LexRequest(
+            event=event,
+            attributes=decoded.attributes,
+            extras=decoded.extras,
+            rejected=decoded.rejected,
+            ignored=decoded.ignored,
+        )
+        response = self.router.dispatch(TurnContext(request=request, session=session, now=self.now))
+        attributes = decoded.attributes.encode(decoded.extras)
+        answer = self._finish(response, event, attributes)
+        changes = decoded.attributes.state_changes(durable)
+        messages = self._transcript(event, response)
+        if messages or changes:
+            store.append(ref, messages, expected=session, state=StatePatch(set=changes), channel=CHANNEL)
+        self._count("LexTurns")
+        self.logger.info(
+            "lex turn",
+            extra={
+                **self._ids(event),
+                "dialog_action": response.dialog_action_type,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            },
+        )
+        return answer
+
+    @staticmethod
+    def _finish(response: LexResponse, event: LexEvent, attributes: dict[str, str] | None) -> dict[str, Any]:
+        """The response dict with the session attributes set and ``originatingRequestId`` echoed (O10)."""
+        update: dict[str, Any] = {"session_attributes": attributes}
+        if response.session_state.originating_request_id is not None:
+            update["originating_request_id"] = event.session_state.originating_request_id or None
+        state = response.session_state.model_copy(update=update)
+        return response.model_copy(update={"session_state": state}).to_dict()
+
+    @staticmethod
+    def _transcript(event: LexEvent, response: LexResponse) -> list[NewMessage]:
+        messages: list[NewMessage] = []
+        if event.input_transcript:
+            messages.append(NewMessage(role="user", content=event.input_transcript))
+        for message in response.messages or ():
+            if message.content_type in _TRANSCRIPT_TYPES and message.content:
+                messages.append(NewMessage(role="assistant", content=message.content))
+        return messages
+
+    # -- failures ------------------------------------------------------------------------------------
+    def _fail(
+        self,
+        raw: Any,
+        event: LexEvent | None,
+        error_type: str,
+        started: float,
+        *,
+        detail: str | None = None,
+        logged: bool = False,
+    ) -> dict[str, Any]:
+        """A valid failure response that echoes the inbound session attributes unchanged."""
+        self._count("LexErrors")
+        if not logged:
+            extra = self._ids(event, error_type) if event is not None else {"error_type": error_type}
+            if detail:
+                extra["detail"] = detail
+            self.logger.error("lex turn failed", extra=extra)
+        name = event.session_state.intent.name if event is not None else _raw_intent_name(raw)
+        if event is not None:
+            inbound: Mapping[str, str] | None = event.session_state.session_attributes
+        else:
+            inbound = _raw_session_attributes(raw)
+        if name:
+            response = dialog.close(name, "Failed", self.failure_message)
+        else:
+            response = dialog.elicit_intent(self.failure_message if event is not None else INVALID_REQUEST_MESSAGE)
+        answer = response.to_dict()
+        echo = _echoable(inbound)
+        if echo is not None:
+            answer["sessionState"]["sessionAttributes"] = echo
+        return answer
+
+    def _too_large(self, event: LexEvent, started: float) -> dict[str, Any]:
+        """``Close``/``Failed`` without session attributes: Lex keeps its stored map; nothing was saved."""
+        self._count("LexErrors")
+        self.logger.error("session attributes too large", extra=self._ids(event, "AttributesTooLarge"))
+        name = event.session_state.intent.name
+        response = (
+            dialog.close(name, "Failed", self.failure_message) if name else dialog.elicit_intent(self.failure_message)
+        )
+        return response.to_dict()
+
+    # -- observability -------------------------------------------------------------------------------
+    def _count(self, name: str, value: float = 1) -> None:
+        if self.metrics is not None:
+            self.metrics.add_metric(name=name, unit="Count", value=value)
+
+    @staticmethod
+    def _ids(event: LexEvent | None, error_type: str | None = None) -> dict[str, Any]:
+        ids: dict[str, Any] = {}
+        if event is not None:
+            ids = {
+                "lex_session_id": event.session_id,
+                "bot_id": event.bot.id,
+                "intent": event.session_state.intent.name,
+                "invocation_source": event.invocation_source,
+                "originating_request_id": event.session_state.originating_request_id,
+            }
+        if error_type is not None:
+            ids["error_type"] = error_type
+        return ids
+
+
+def _raw_session_state(raw: Any) -> Mapping[str, Any]:
+    state = raw.get("sessionState") if isinstance(raw, Mapping) else None
+    return state if isinstance(state, Mapping) else {}
+
+
+def _raw_intent_name(raw: Any) -> str | None:
+    """The intent name of an event that failed to parse, if it has a usable one."""
+    intent = _raw_session_state(raw).get("intent")
+    name = intent.get("name") if isinstance(intent, Mapping) else None
+    return name if isinstance(name, str) and name.strip() else None
+
+
+def _raw_session_attributes(raw: Any) -> Mapping[str, Any] | None:
+    """The session attributes of an event that failed to parse, if it has a map there."""
+    attributes = _raw_session_state(raw).get("sessionAttributes")
+    return attributes if isinstance(attributes, Mapping) else None
+
+
+def _echoable(attributes: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """A copy of inbound attributes to echo back, or ``None`` (leave them out) if Lex would refuse them."""
+    if attributes is None:
+        return None
+    if not all(isinstance(k, str) and k and isinstance(v, str) for k, v in attributes.items()):
+        return None
+    echo = dict(attributes)
+    return echo if encoded_size(echo) <= _MAX_ATTRIBUTES_B64 else None

@@ -1,0 +1,72 @@
+"""Shared helpers of the Lex tests: the response validator, event files, a fixed clock, fake context."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+EVENTS = REPO_ROOT / "events"
+SHARED = (REPO_ROOT / ".." / "shared").resolve()
+SAMPLES = SHARED / "samples" / "lex_v2"
+VALIDATOR = SHARED / "tools" / "validate_lex_response.py"
+
+FIXED_NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+"""The clock of the tests: the sample events' dates are relative to it."""
+
+
+@cache
+def _validator() -> Any:
+    spec = importlib.util.spec_from_file_location("validate_lex_response", VALIDATOR)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"validator not found at {VALIDATOR}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_valid(response: Any) -> dict[str, Any]:
+    """Fail unless ``response`` is a valid Lex V2 code-hook response (strict mode); return it."""
+    errors, warnings = _validator().validate_response(response, strict=True)
+    problems = [*errors, *warnings]
+    assert not problems, f"invalid Lex response: {problems}\n{json.dumps(response)}"
+    return response
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """An event file from ``events/`` (``name`` with or without ``.json``)."""
+    path = EVENTS / (name if name.endswith(".json") else f"{name}.json")
+    return json.loads(path.read_text())
+
+
+def sample_events() -> list[Path]:
+    """The public Lex V2 sample events in ``../shared/samples/lex_v2``."""
+    return sorted(p for p in SAMPLES.glob("*.json") if "event" in p.name or p.name.startswith("samcli_"))
+
+
+def fixed_now() -> datetime:
+    return FIXED_NOW
+
+
+@dataclass
+class FakeLambdaContext:
+    """The attributes Powertools reads from a Lambda context."""
+
+    function_name: str = "LexFulfillmentFunction"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:LexFulfillmentFunction"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000001"
+
+
+def messages_text(response: dict[str, Any]) -> str:
+    """All message contents of a response, joined."""
+    return " ".join(m.get("content", "") for m in response.get("messages", []))
+
+
+def dialog_action(response: dict[str, Any]) -> str:
+    return str(response["sessionState"]["dialogAction"]["type"])
