@@ -165,10 +165,12 @@ def get_app() -> APIGatewayHttpResolver:
 def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
     from aws_lambda_powertools.event_handler import Response
 
+    if body is None:
+        return Response(status_code=status, content_type=None, body="", headers=headers)
     return Response(
         status_code=status,
         content_type="application/json",
-        body=None if body is None else json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
         headers=headers,
     )
 
@@ -282,12 +284,13 @@ def _build_app() -> APIGatewayHttpResolver:
         for pattern, methods in _ROUTE_PATTERNS:
             if pattern.match(path):
                 allow = ", ".join(sorted(methods))
-                metrics.add_metric(name="ChatErrors", unit=MetricUnit.Count, value=1)
+                _count_error(ErrorSpec(405, "method_not_allowed"))
                 return _json_response(
                     405,
                     {"error": {"code": "method_not_allowed", "message": f"allowed methods: {allow}"}},
                     {"Allow": allow},
                 )
+        _count_error(ErrorSpec(404, "route_not_found"))
         return _json_response(404, {"error": {"code": "not_found", "message": "no such route"}})
 
     @app.exception_handler(Exception)
