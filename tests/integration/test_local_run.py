@@ -1,0 +1,126 @@
+"""`scripts/run-local.sh serve` end to end: a real HTTP server, DynamoDB Local, clean shutdown on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from devtools.dynamodb_local import free_port
+from devtools.template import REPO_ROOT, function_spec
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        not function_spec("AgentChatFunction").handler_file.is_file(),
+        reason="functions/agent_chat/chat_app.py is not written yet",
+    ),
+]
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def request(url: str, method: str = "GET", body: object = None, actor: str | None = "alice") -> tuple[int, object]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
+    if actor:
+        req.add_header("X-Local-Actor", actor)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        return exc.code, json.loads(raw) if raw else None
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devtools.local", "serve", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"serve exited early with {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}")
+            try:
+                urllib.request.urlopen(f"{url}/", timeout=2)
+            except urllib.error.HTTPError:
+                break  # any HTTP answer (404 for /) means it is serving
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("serve did not start listening within 90 s")
+                time.sleep(0.3)
+        yield proc, url
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def test_serve_answers_the_chat_api_and_stops_cleanly_on_ctrl_c(server):
+    proc, url = server
+    java = {pid for pid in children_of(proc.pid) if "java" in Path(f"/proc/{pid}/cmdline").read_bytes().decode()}
+    assert java, "DynamoDB Local should run as a child of the server"
+
+    status, created = request(f"{url}/sessions", "POST", {"state": {"topic": "trip"}})
+    assert status == 201
+    session_id = created["session_id"]
+
+    status, answered = request(f"{url}/sessions/{session_id}/messages", "POST", {"message": "Hi, I am Alice"})
+    assert status == 200
+    assert answered["session_id"] == session_id
+    assert answered["message_count"] == 1
+    assert answered["reply"]
+
+    status, page = request(f"{url}/sessions/{session_id}/messages?limit=10")
+    assert status == 200
+    assert [m["role"] for m in page["messages"]] == ["user", "assistant"]
+    assert page["messages"][0]["content"] == "Hi, I am Alice"
+
+    assert request(f"{url}/sessions/{session_id}", actor=None)[0] == 401
+    assert request(f"{url}/sessions/{session_id}", actor="mallory")[0] == 404
+    assert request(f"{url}/no/such/route")[0] == 404
+
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 0
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in java) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in java), "DynamoDB Local outlived the server"
