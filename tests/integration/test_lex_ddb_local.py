@@ -1,0 +1,82 @@
+"""Integration: the Lex handler against DynamoDB Local, with the table created from template.yaml."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import lex_app
+import pytest
+from lex_bot.intents import router
+
+from chatstate import runtime as chatstate_runtime
+from chatstate.lex import LexRuntime
+from chatstate.models import SessionRef
+from chatstate.store.dynamodb import DynamoDBSessionStore
+from tests.lexkit import EVENTS, FakeLambdaContext, assert_valid, fixed_now, load_event, messages_text, sample_events
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def handler(session_table):
+    chatstate_runtime.reset()
+    lex_app.get_runtime.cache_clear()
+    yield lambda event: assert_valid(lex_app.lambda_handler(event, FakeLambdaContext()))
+    lex_app.get_runtime.cache_clear()
+    chatstate_runtime.reset()
+
+
+def count_requests(store: DynamoDBSessionStore) -> Counter[str]:
+    """Count HTTP requests the store's client sends (every attempt, retries included)."""
+    sent: Counter[str] = Counter()
+    store.client.meta.events.register(
+        "before-send.dynamodb.*", lambda request, **_: sent.update([request.headers["X-Amz-Target"].decode()])
+    )
+    return sent
+
+
+def test_conversation_at_most_two_dynamodb_requests_per_turn(handler):
+    store = chatstate_runtime.get_store()
+    assert isinstance(store, DynamoDBSessionStore)
+    sent = count_requests(store)
+    per_turn = []
+    attributes = None
+    for path in sorted((EVENTS / "lex_conversation").glob("turn_*.json")):
+        event = json.loads(path.read_text())
+        if attributes is not None:
+            event["sessionState"]["sessionAttributes"] = attributes
+        before = sum(sent.values())
+        response = handler(event)
+        per_turn.append(sum(sent.values()) - before)
+        attributes = response["sessionState"]["sessionAttributes"]
+    assert messages_text(response) == "Ciao, Ana! Welcome back, this is visit number 2."
+    assert all(1 <= n <= 2 for n in per_turn), (per_turn, sent)
+    session = store.get(SessionRef.of("lex:CHATBOT01", "conversation-0001"))
+    assert session is not None
+    assert session.state["language"] == "it"
+    assert session.message_count == 6
+
+
+@pytest.mark.parametrize("path", sample_events(), ids=lambda p: p.name)
+def test_public_samples_on_dynamodb_local(handler, path):
+    event = json.loads(path.read_text())
+    before = copy.deepcopy(event)
+    handler(event)
+    assert event == before
+
+
+def test_concurrent_turns_on_one_session_lose_no_message(session_table):
+    store = DynamoDBSessionStore(session_table)
+    runtime = LexRuntime(router, store=store, now=fixed_now)
+    event = load_event("lex_greeting")
+    del event["sessionState"]["sessionAttributes"]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(lambda _: runtime.handle(copy.deepcopy(event)), range(8)))
+    for response in responses:
+        assert_valid(response)
+    session = store.get(SessionRef.of("lex:CHATBOT01", event["sessionId"]))
+    assert session is not None
+    assert session.message_count == sum(1 for r in responses if r["sessionState"]["intent"]["state"] == "Fulfilled")
