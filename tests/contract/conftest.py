@@ -1,0 +1,93 @@
+"""The one contract suite runs against every SessionStore adapter: in-memory, moto and DynamoDB Local."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from chatstate.store.dynamodb import DynamoDBSessionStore
+from chatstate.store.memory import InMemorySessionStore
+from chatstate.store.port import SessionStore, StorePolicy
+from devtools.template import create_session_table
+from tests.integration.conftest import ddb_client, ddb_env, ddb_local  # noqa: F401  (shared fixtures)
+
+TTL = 3600
+
+
+class Clock:
+    """A controllable clock for TTL tests (starts at the real time: DynamoDB Local's TTL sweeper never fires)."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def policy(clock: Clock) -> StorePolicy:
+    return StorePolicy(ttl_seconds=TTL, now=clock)
+
+
+@pytest.fixture
+def moto_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from moto import mock_aws
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
+    with mock_aws():
+        import boto3
+
+        yield boto3.client("dynamodb", region_name="us-east-1")
+
+
+def _table(client: Any) -> str:
+    name = f"contract-{uuid.uuid4().hex[:10]}"
+    create_session_table(client, name)
+    return name
+
+
+@pytest.fixture(params=["memory", "moto", pytest.param("dynamodb_local", marks=pytest.mark.integration)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def make_store(backend: str, request: pytest.FixtureRequest, clock: Clock):
+    """Build stores of the current backend sharing one table (so two stores see the same data)."""
+    if backend == "memory":
+        shared: dict[str, InMemorySessionStore] = {}
+
+        def build(policy: StorePolicy) -> SessionStore:
+            # The in-memory twin is one process-local database: the same instance plays every "client".
+            if "store" not in shared:
+                shared["store"] = InMemorySessionStore(policy)
+            return shared["store"]
+
+        return build
+    client = request.getfixturevalue("moto_client" if backend == "moto" else "ddb_client")
+    table = _table(client)
+
+    def build_ddb(policy: StorePolicy) -> SessionStore:
+        return DynamoDBSessionStore(table, client=client, policy=policy)
+
+    return build_ddb
+
+
+@pytest.fixture
+def store(make_store, policy: StorePolicy) -> SessionStore:
+    return make_store(policy)

@@ -1,0 +1,375 @@
+"""Behaviour every SessionStore adapter must share (run against in-memory, moto and DynamoDB Local)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import date
+from enum import StrEnum
+
+import pytest
+from pydantic import BaseModel, ValidationError
+
+from chatstate.exceptions import DuplicateRequest, InvalidCursor, ItemTooLarge, SessionExists, SessionNotFound
+from chatstate.models import NewMessage, SessionRef, StatePatch
+from chatstate.store.port import SessionStore, StorePolicy
+from tests.contract.conftest import TTL, Clock
+
+ALICE = SessionRef.of("alice", "s-1")
+BOB_SAME_ID = SessionRef.of("bob", "s-1")
+
+
+def user(text: str) -> NewMessage:
+    return NewMessage(role="user", content=text)
+
+
+def bot(text: str) -> NewMessage:
+    return NewMessage(role="assistant", content=text)
+
+
+def chat(store: SessionStore, ref: SessionRef, turns: int, start: int = 0) -> None:
+    for i in range(start, start + turns):
+        store.append(ref, [user(f"question {i}"), bot(f"answer {i}")])
+
+
+class Tier(StrEnum):
+    FREE = "free"
+    PRO = "pro"
+
+
+class Booking(BaseModel):
+    origin: str
+    destination: str
+    day: date
+    tier: Tier = Tier.FREE
+
+
+# -- sessions ---------------------------------------------------------------------------------------
+
+
+def test_create_then_get_returns_metadata_and_preloaded_state(store: SessionStore, clock: Clock) -> None:
+    created = store.create(ALICE, channel="api", state={"name": "Alice", "tier": Tier.PRO})
+    got = store.get(ALICE)
+    assert got is not None
+    assert (got.session_id, got.actor_id, got.channel) == ("s-1", "alice", "api")
+    assert got.state == {"name": "Alice", "tier": "pro"}
+    assert got.message_count == 0
+    assert got.created_at == created.created_at
+    assert int((got.expires_at - got.created_at).total_seconds()) in (TTL - 1, TTL)
+
+
+def test_create_refuses_a_live_duplicate_but_not_an_expired_one(store: SessionStore, clock: Clock) -> None:
+    store.create(ALICE)
+    store.append(ALICE, [user("old secret")])
+    with pytest.raises(SessionExists):
+        store.create(ALICE)
+    clock.advance(TTL + 1)
+    fresh = store.create(ALICE)
+    assert fresh.message_count == 0
+    assert store.last_messages(ALICE, 10) == []
+
+
+def test_sessions_are_isolated_per_actor(store: SessionStore) -> None:
+    store.append(ALICE, [user("alice only")], state=StatePatch.of({"secret": "a"}))
+    assert store.get(BOB_SAME_ID) is None
+    assert store.load(BOB_SAME_ID) is None
+    assert store.last_messages(BOB_SAME_ID, 5) == []
+    with pytest.raises(SessionNotFound):
+        store.page_messages(BOB_SAME_ID)
+    store.append(BOB_SAME_ID, [user("bob only")])
+    assert [m.content for m in store.last_messages(ALICE, 5)] == ["alice only"]
+    assert [m.content for m in store.last_messages(BOB_SAME_ID, 5)] == ["bob only"]
+    assert store.fetch_all(BOB_SAME_ID) == {}
+
+
+def test_delete_removes_session_and_history(store: SessionStore) -> None:
+    chat(store, ALICE, 3)
+    assert store.delete(ALICE) is True
+    assert store.get(ALICE) is None
+    with pytest.raises(SessionNotFound):
+        store.page_messages(ALICE)
+    assert store.delete(ALICE) is False
+    again = store.append(ALICE, [user("new start")])
+    assert again.session.message_count == 1
+    assert [m.content for m in store.last_messages(ALICE, 10)] == ["new start"]
+
+
+# -- history ----------------------------------------------------------------------------------------
+
+
+def test_append_creates_session_and_counts_user_messages(store: SessionStore) -> None:
+    result = store.append(ALICE, [user("hi"), bot("hello")])
+    assert [m.seq for m in result.messages] == [1, 2]
+    assert result.session.message_count == 1
+    assert result.session.event_count == 2
+    result = store.append(ALICE, [user("again"), bot("sure")], expected=result.session)
+    assert [m.seq for m in result.messages] == [3, 4]
+    assert store.get(ALICE).message_count == 2
+
+
+def test_append_without_create_on_absent_session(store: SessionStore) -> None:
+    with pytest.raises(SessionNotFound):
+        store.append(ALICE, [user("x")], create=False)
+    assert store.get(ALICE) is None
+
+
+def test_load_returns_session_and_last_k_oldest_first(store: SessionStore) -> None:
+    chat(store, ALICE, 6)
+    loaded = store.load(ALICE, last=3)
+    assert loaded is not None
+    assert [m.content for m in loaded.recent] == ["answer 4", "question 5", "answer 5"]
+    assert [m.seq for m in loaded.recent] == [10, 11, 12]
+    assert loaded.session.event_count == 12
+    assert store.load(ALICE, last=0).recent == []
+    assert len(store.load(ALICE, last=50).recent) == 12
+
+
+def test_stale_expected_session_never_loses_a_message(store: SessionStore) -> None:
+    first = store.append(ALICE, [user("one")]).session
+    store.append(ALICE, [user("two")], expected=first)
+    store.append(ALICE, [user("three")], expected=first)  # stale: written by "another" writer meanwhile
+    assert [m.content for m in store.last_messages(ALICE, 10)] == ["one", "two", "three"]
+    assert store.get(ALICE).message_count == 3
+
+
+def test_retried_request_id_is_not_applied_twice(store: SessionStore) -> None:
+    first = store.append(ALICE, [user("book it"), bot("booked")], request_id="req-1")
+    with pytest.raises(DuplicateRequest) as dup:
+        store.append(ALICE, [user("book it"), bot("booked again")], request_id="req-1")
+    record = dup.value.record
+    assert (record.first_seq, record.last_seq, record.message_count) == (1, 2, 1)
+    replay = store.messages_between(ALICE, record.first_seq, record.last_seq)
+    assert [m.content for m in replay] == ["book it", "booked"]
+    assert store.get(ALICE).event_count == 2
+    assert first.session.requests["req-1"].last_seq == 2
+
+
+def test_paging_walks_the_whole_history_without_gaps(store: SessionStore) -> None:
+    chat(store, ALICE, 12)  # 24 messages
+    seen: list[int] = []
+    page = store.page_messages(ALICE, limit=5)
+    pages = 1
+    while True:
+        seqs = [m.seq for m in page.messages]
+        assert seqs == sorted(seqs), "each page is oldest first"
+        seen = seqs + seen
+        if page.next_cursor is None:
+            break
+        page = store.page_messages(ALICE, limit=5, cursor=page.next_cursor)
+        pages += 1
+    assert seen == list(range(1, 25))
+    assert pages == 5
+
+
+def test_cursor_is_bound_to_its_session_and_actor(store: SessionStore) -> None:
+    chat(store, ALICE, 5)
+    chat(store, BOB_SAME_ID, 5)
+    cursor = store.page_messages(ALICE, limit=2).next_cursor
+    assert cursor
+    with pytest.raises(InvalidCursor):
+        store.page_messages(BOB_SAME_ID, limit=2, cursor=cursor)
+    with pytest.raises(InvalidCursor):
+        store.page_messages(ALICE, limit=2, cursor="not-a-cursor")
+    with pytest.raises(InvalidCursor):
+        store.page_messages(ALICE, limit=2, cursor=cursor[:-3] + "AAA")
+    store.delete(ALICE)
+    chat(store, ALICE, 5)
+    with pytest.raises(InvalidCursor):  # the session was re-created: old cursors do not resurrect history
+        store.page_messages(ALICE, limit=2, cursor=cursor)
+
+
+def test_page_size_is_validated(store: SessionStore) -> None:
+    chat(store, ALICE, 1)
+    for bad in (0, -1, 101):
+        with pytest.raises(ValueError, match="limit"):
+            store.page_messages(ALICE, limit=bad)
+
+
+# -- expiry (TTL deletion lags: every read checks expires_at) ---------------------------------------
+
+
+def test_expired_session_is_absent_everywhere_until_recreated(store: SessionStore, clock: Clock) -> None:
+    chat(store, ALICE, 2)
+    store.save(ALICE, "name", "Alice")
+    clock.advance(TTL + 1)
+    assert store.get(ALICE) is None
+    assert store.load(ALICE) is None
+    assert store.fetch_all(ALICE) == {}
+    assert store.get_value(ALICE, "name") is None
+    with pytest.raises(SessionNotFound):
+        store.page_messages(ALICE)
+    with pytest.raises(SessionNotFound):
+        store.save(ALICE, "name", "Mallory")
+    result = store.append(ALICE, [user("back again")])
+    assert result.session.message_count == 1
+    assert result.session.state == {}
+    assert [m.content for m in store.last_messages(ALICE, 10)] == ["back again"]
+
+
+def test_activity_refreshes_expiry(store: SessionStore, clock: Clock) -> None:
+    store.append(ALICE, [user("hi")])
+    clock.advance(TTL - 10)
+    store.save(ALICE, "k", 1)
+    clock.advance(TTL - 10)
+    assert store.get(ALICE) is not None
+    assert [m.content for m in store.last_messages(ALICE, 5)] == []  # messages keep their own TTL window
+
+
+def test_messages_expire_one_ttl_after_they_were_written(store: SessionStore, clock: Clock) -> None:
+    store.append(ALICE, [user("early")])
+    clock.advance(TTL / 2)
+    store.append(ALICE, [user("later")])
+    clock.advance(TTL / 2 + 1)
+    assert [m.content for m in store.last_messages(ALICE, 5)] == ["later"]
+    page = store.page_messages(ALICE, limit=5)
+    assert [m.content for m in page.messages] == ["later"]
+    assert page.next_cursor is None
+
+
+# -- per-session state --------------------------------------------------------------------------------
+
+
+def test_state_save_get_typed_fetch_all_evict(store: SessionStore) -> None:
+    store.create(ALICE)
+    booking = Booking(origin="Paris", destination="Rome", day=date(2026, 12, 24), tier=Tier.PRO)
+    store.save(ALICE, "booking", booking)
+    store.save(ALICE, "visits", 3)
+    store.save(ALICE, "ratio", 0.1)
+    assert store.get_value(ALICE, "booking", Booking) == booking
+    assert store.get_value(ALICE, "ratio") == 0.1
+    assert store.get_value(ALICE, "missing", default="d") == "d"
+    with pytest.raises(ValidationError):
+        store.get_value(ALICE, "visits", Booking)
+    assert set(store.fetch_all(ALICE)) == {"booking", "visits", "ratio"}
+    store.evict(ALICE, "visits", "never-there")
+    assert set(store.fetch_all(ALICE)) == {"booking", "ratio"}
+
+
+def test_clear_keeps_only_retained_keys(store: SessionStore) -> None:
+    store.create(ALICE, state={"a": 1, "b": 2, "c": 3})
+    store.clear(ALICE, retain=["b"])
+    assert store.fetch_all(ALICE) == {"b": 2}
+    with pytest.raises(SessionNotFound):
+        store.clear(BOB_SAME_ID)
+
+
+def test_append_merges_state_patch_atomically(store: SessionStore) -> None:
+    store.create(ALICE, state={"keep": True, "drop": 1})
+    result = store.append(ALICE, [user("hi")], state=StatePatch.of({"new": [1, 2]}, remove={"drop"}))
+    assert result.session.state == {"keep": True, "new": [1, 2]}
+    assert store.fetch_all(ALICE) == {"keep": True, "new": [1, 2]}
+
+
+def test_state_updates_from_two_writers_are_both_kept(make_store, policy: StorePolicy) -> None:
+    one, two = make_store(policy), make_store(policy)
+    loaded = one.append(ALICE, [user("hi")]).session
+    two.save(ALICE, "from_two", "x")
+    one.append(ALICE, [user("more")], expected=loaded, state=StatePatch.of({"from_one": "y"}))
+    assert one.fetch_all(ALICE) == {"from_two": "x", "from_one": "y"}
+
+
+def test_too_large_writes_fail_cleanly_and_change_nothing(store: SessionStore) -> None:
+    store.append(ALICE, [user("small")], state=StatePatch.of({"k": "v"}))
+    huge = "x" * (401 * 1024)
+    with pytest.raises(ItemTooLarge, match="400|409"):
+        store.append(ALICE, [user(huge)])
+    with pytest.raises(ItemTooLarge):
+        store.append(ALICE, [user("fine")], state=StatePatch.of({"blob": huge}))
+    with pytest.raises(ItemTooLarge):
+        store.save(ALICE, "blob", huge)
+    session = store.get(ALICE)
+    assert session.event_count == 1
+    assert session.state == {"k": "v"}
+    assert [m.content for m in store.last_messages(ALICE, 5)] == ["small"]
+
+
+def test_long_history_has_no_size_cliff(store: SessionStore) -> None:
+    text = "y" * 2000
+    for i in range(120):  # 240 KB of history: one-item designs fail near here, we do not
+        store.append(ALICE, [user(f"{i} {text}")])
+    assert store.get(ALICE).message_count == 120
+    assert store.last_messages(ALICE, 1)[0].content.startswith("119 ")
+
+
+# -- global entries and user props ------------------------------------------------------------------
+
+
+def test_global_entries(store: SessionStore, clock: Clock) -> None:
+    store.save_global("feature-flags", {"beta": True})
+    store.save_global("prices", Booking(origin="A", destination="B", day=date(2026, 1, 1)), ttl_seconds=120)
+    assert store.get_global("feature-flags") == {"beta": True}
+    assert store.get_global("prices", Booking).origin == "A"
+    assert store.get_global("absent", default=0) == 0
+    store.evict_global("feature-flags")
+    assert store.get_global("feature-flags") is None
+    clock.advance(121)
+    assert store.get_global_entry("prices") is None
+
+
+def test_user_props_merge_evict_and_expire(store: SessionStore, clock: Clock) -> None:
+    store.save_user_props("alice", {"name": "Alice", "lang": "fr"})
+    assert store.save_user_props("alice", {"lang": "es"}) == {"name": "Alice", "lang": "es"}
+    assert store.get_user_props("bob") == {}
+    store.evict_user_props("alice", "name")
+    assert store.get_user_props("alice") == {"lang": "es"}
+    clock.advance(TTL + 1)
+    assert store.get_user_props("alice") == {}
+    assert store.save_user_props("alice", {"x": 1}) == {"x": 1}
+
+
+# -- redaction ------------------------------------------------------------------------------------------
+
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+
+
+def mask_email(text: str) -> str:
+    return EMAIL.sub("[email]", text)
+
+
+def test_redactor_stores_a_redacted_form(make_store, clock: Clock) -> None:
+    store = make_store(StorePolicy(ttl_seconds=TTL, now=clock, redactor=mask_email))
+    store.append(ALICE, [user("mail me at a.b@example.com"), bot("ok")])
+    first, second = store.last_messages(ALICE, 2)
+    assert first.content == "mail me at a.b@example.com"
+    assert first.redacted == "mail me at [email]"
+    assert first.effective_content == "mail me at [email]"
+    assert second.redacted is None
+
+
+def test_redactor_can_drop_the_original(make_store, clock: Clock) -> None:
+    store = make_store(StorePolicy(ttl_seconds=TTL, now=clock, redactor=mask_email, keep_original=False))
+    store.append(SessionRef.of("carol", "s-9"), [user("x@y.io")])
+    (stored,) = store.last_messages(SessionRef.of("carol", "s-9"), 1)
+    assert stored.content == "[email]"
+
+
+# -- concurrency ----------------------------------------------------------------------------------------
+
+
+def test_concurrent_appends_keep_every_message_exactly_once(make_store, policy: StorePolicy, backend: str) -> None:
+    if backend == "moto":
+        pytest.skip("moto's in-process backend is not thread-safe; DynamoDB Local covers the real adapter")
+    writers, per_writer = 6, 8
+    errors: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        own = make_store(policy)
+        try:
+            for i in range(per_writer):
+                own.append(ALICE, [user(f"w{worker}-m{i}")])
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    store = make_store(policy)
+    session = store.get(ALICE)
+    assert session.message_count == writers * per_writer
+    contents = [m.content for m in store.last_messages(ALICE, 100)]
+    assert sorted(contents) == sorted(f"w{w}-m{i}" for w in range(writers) for i in range(per_writer))
+    assert [m.seq for m in store.last_messages(ALICE, 100)] == list(range(1, writers * per_writer + 1))
