@@ -5,6 +5,7 @@ Subcommands (``scripts/run-local.sh [serve|invoke|demo] ...``):
 * ``serve [--port N]``: the chat API on ``http://127.0.0.1:N`` (HTTP → API Gateway HTTP API payload 2.0 event).
 * ``invoke FUNCTION_LOGICAL_ID -e events/<file>.json``: one invocation, like ``sam local invoke``.
 * ``demo``: a scripted Lex conversation and a few chat API calls, printed.
+* ``create-table --endpoint URL``: create the session table on a running DynamoDB (for ``sam local invoke``).
 
 Everything comes from ``template.yaml``: the table definition, each function's CodeUri/Handler/Layers and its
 environment (Globals merged). Only ``AWS_ENDPOINT_URL_DYNAMODB`` and dummy credentials are added.
@@ -502,6 +503,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_create_table(args: argparse.Namespace) -> int:
+    """Create the session table (from template.yaml) on an existing endpoint, e.g. for ``sam local invoke``."""
+    if not args.endpoint:
+        print("run-local: create-table needs --endpoint URL (e.g. http://127.0.0.1:8000)", file=sys.stderr)
+        return 2
+    ensure_table(args.endpoint, args.table)
+    print(f"table {args.table} ready on {args.endpoint} (TTL on expires_at)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``python -m devtools.local``."""
     parser = argparse.ArgumentParser(prog="run-local", description=__doc__.split("\n\n")[0])
@@ -515,7 +526,8 @@ def build_parser() -> argparse.ArgumentParser:
     invoke.add_argument("-e", "--event", required=True, help="event JSON file ('-' = stdin)")
     demo = sub.add_parser("demo", help="play a Lex conversation and a few chat API calls")
     demo.add_argument("--events", default=str(REPO_ROOT / "events"), help="events directory")
-    for sp in (serve, invoke, demo):  # accept the global options after the subcommand too
+    create = sub.add_parser("create-table", help="create the session table on --endpoint and exit")
+    for sp in (serve, invoke, demo, create):  # accept the global options after the subcommand too
         sp.add_argument("--table", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
         sp.add_argument("--endpoint", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
@@ -531,7 +543,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run-local: {TEMPLATE_PATH} not found", file=sys.stderr)
         return 2
     try:
-        return {"serve": cmd_serve, "invoke": cmd_invoke, "demo": cmd_demo}[command](args)
+        commands = {"serve": cmd_serve, "invoke": cmd_invoke, "demo": cmd_demo, "create-table": cmd_create_table}
+        return commands[command](args)
     except (DynamoDBLocalError, TemplateError, FileNotFoundError) as exc:
         print(f"run-local: {exc}", file=sys.stderr)
         return 2
