@@ -315,3 +315,17 @@ def test_store_factory_is_called_once_lazily(store):
     runtime.handle(load_event("lex_greeting"))
     runtime.handle(load_event("lex_greeting"))
     assert calls == [1]
+
+
+def test_echoed_server_only_values_are_not_counted_as_tampering(runtime, metrics):
+    first = assert_valid(runtime.handle(load_event("lex_greeting")))
+    echoed = load_event("lex_greeting")
+    echoed["sessionState"]["sessionAttributes"] = first["sessionState"]["sessionAttributes"]
+    assert "visits" in echoed["sessionState"]["sessionAttributes"]
+    second = assert_valid(runtime.handle(echoed))
+    assert "visit number 2" in messages_text(second)
+    assert metrics.counts["LexTamperedAttributes"] == 0
+    forged = load_event("lex_greeting")
+    forged["sessionState"]["sessionAttributes"] = {**second["sessionState"]["sessionAttributes"], "visits": "99"}
+    assert "visit number 3" in messages_text(assert_valid(runtime.handle(forged)))
+    assert metrics.counts["LexTamperedAttributes"] == 1

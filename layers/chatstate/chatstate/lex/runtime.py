@@ -18,6 +18,7 @@ text or attribute values.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -26,7 +27,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from chatstate.attributes import AttributesTooLarge, SessionAttributes, encoded_size
+from chatstate.attributes import AttributesTooLarge, ServerOnly, SessionAttributes, encoded_size
 from chatstate.exceptions import ChatSessionError
 from chatstate.lex import dialog
 from chatstate.lex.models import LexEvent, LexResponse
@@ -128,10 +129,12 @@ class LexRuntime[A: SessionAttributes]:
             self.logger.warning(
                 "session attributes rejected", extra={**self._ids(event), "rejected_fields": sorted(decoded.rejected)}
             )
-        if decoded.ignored:
-            self._count("LexTamperedAttributes", len(decoded.ignored))
+        tampered = _tampered(decoded.ignored, event.session_state.session_attributes, durable, decoded.attributes)
+        if tampered:
+            self._count("LexTamperedAttributes", len(tampered))
             self.logger.warning(
-                "server-only attributes ignored", extra={**self._ids(event), "ignored_fields": list(decoded.ignored)}
+                "server-only attributes set by the client were ignored",
+                extra={**self._ids(event), "tampered_fields": tampered},
             )
         request = LexRequest(
             event=event,
@@ -161,11 +164,16 @@ class LexRuntime[A: SessionAttributes]:
     @staticmethod
     def _finish(response: LexResponse, event: LexEvent, attributes: dict[str, str] | None) -> dict[str, Any]:
         """The response dict with the session attributes set and ``originatingRequestId`` echoed (O10)."""
-        update: dict[str, Any] = {"session_attributes": attributes}
-        if response.session_state.originating_request_id is not None:
-            update["originating_request_id"] = event.session_state.originating_request_id or None
-        state = response.session_state.model_copy(update=update)
-        return response.model_copy(update={"session_state": state}).to_dict()
+        answer = response.to_dict()
+        state = answer["sessionState"]
+        if attributes is not None:
+            state["sessionAttributes"] = attributes
+        if "originatingRequestId" in state:
+            if event.session_state.originating_request_id:
+                state["originatingRequestId"] = event.session_state.originating_request_id
+            else:
+                del state["originatingRequestId"]
+        return answer
 
     @staticmethod
     def _transcript(event: LexEvent, response: LexResponse) -> list[NewMessage]:
@@ -239,6 +247,44 @@ class LexRuntime[A: SessionAttributes]:
         if error_type is not None:
             ids["error_type"] = error_type
         return ids
+
+
+def _tampered(
+    ignored: tuple[str, ...],
+    inbound: Mapping[str, str] | None,
+    durable: Mapping[str, Any] | None,
+    attributes: SessionAttributes,
+) -> list[str]:
+    """Server-only fields whose inbound value is not the one this function last sent (the client changed it).
+
+    Non-secret server-only fields are sent to Lex read-only, so Lex echoes them back every turn: an
+    echo equal to the durable value is not tampering. Any inbound value of a secret field is.
+    """
+    if not ignored or not inbound:
+        return []
+    fields = type(attributes).model_fields
+    durable = durable or {}
+    tampered = []
+    for name in ignored:
+        info = fields[name]
+        marker = next((m for m in info.metadata if isinstance(m, ServerOnly)), None)
+        sent = inbound.get(info.alias or name)
+        if marker is None or marker.secret or name not in durable or not _same_value(sent, durable[name]):
+            tampered.append(name)
+    return tampered
+
+
+def _same_value(sent: str | None, kept: Any) -> bool:
+    """Whether an inbound string is the Lex encoding of a durable (``to_state()``) value."""
+    if sent is None:
+        return False
+    if isinstance(kept, str) and sent == kept:
+        return True
+    try:
+        decoded = json.loads(sent)
+    except ValueError:
+        return False
+    return type(decoded) is type(kept) and bool(decoded == kept)
 
 
 def _raw_session_state(raw: Any) -> Mapping[str, Any]:
