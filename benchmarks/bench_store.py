@@ -55,17 +55,17 @@ class Meter:
         self.requests, self.sent, self.received, self.capacity = 0, 0, 0, 0.0
         self.operations.clear()
 
-
-def measure(meter: Meter, action) -> dict[str, Any]:
-    meter.reset()
-    action()
-    return {
-        "requests": meter.requests,
-        "ops": "+".join(meter.operations),
-        "sent": meter.sent,
-        "received": meter.received,
-        "capacity": round(meter.capacity, 1),
-    }
+    def snapshot(self) -> dict[str, Any]:
+        """What was counted since the last snapshot (then starts counting afresh)."""
+        row = {
+            "requests": self.requests,
+            "ops": "+".join(self.operations),
+            "sent": self.sent,
+            "received": self.received,
+            "capacity": round(self.capacity, 1),
+        }
+        self.reset()
+        return row
 
 
 def bench_turns(endpoint: str) -> list[dict[str, Any]]:
@@ -75,37 +75,24 @@ def bench_turns(endpoint: str) -> list[dict[str, Any]]:
     meter = Meter()
     meter.attach(client)
     rows = []
+
+    def two_messages() -> list[NewMessage]:
+        return [NewMessage(role="user", content=MESSAGE), NewMessage(role="assistant", content=MESSAGE)]
+
     for size in HISTORY_SIZES:
         ref = SessionRef.of("bench-actor", f"history-{size}")
-        for i in range(size // 2):
-            store.append(ref, [NewMessage(role="user", content=MESSAGE), NewMessage(role="assistant", content=MESSAGE)])
-        loaded_holder: dict[str, Any] = {}
-
-        def load(ref: SessionRef = ref) -> None:
-            loaded_holder["s"] = store.load(ref, last=LAST_K)
-
-        load_row = measure(meter, load)
-
-        def append(ref: SessionRef = ref) -> None:
-            store.append(
-                ref,
-                [NewMessage(role="user", content=MESSAGE), NewMessage(role="assistant", content=MESSAGE)],
-                expected=loaded_holder["s"].session,
-                state=StatePatch.of({"turns": size}),
-            )
-
-        append_row = measure(meter, append)
-
-        def turn(ref: SessionRef = ref) -> None:
-            loaded = store.load(ref, last=LAST_K)
-            store.append(
-                ref,
-                [NewMessage(role="user", content=MESSAGE), NewMessage(role="assistant", content=MESSAGE)],
-                expected=loaded.session,
-            )
-
-        turn_row = measure(meter, turn)
-        page_row = measure(meter, lambda ref=ref: store.page_messages(ref, limit=LAST_K))
+        for _ in range(size // 2):
+            store.append(ref, two_messages())
+        meter.reset()
+        loaded = store.load(ref, last=LAST_K)
+        load_row = meter.snapshot()
+        store.append(ref, two_messages(), expected=loaded.session, state=StatePatch.of({"turns": size}))
+        append_row = meter.snapshot()
+        loaded = store.load(ref, last=LAST_K)
+        store.append(ref, two_messages(), expected=loaded.session)
+        turn_row = meter.snapshot()
+        store.page_messages(ref, limit=LAST_K)
+        page_row = meter.snapshot()
         rows.append({"history": size, "load": load_row, "append": append_row, "turn": turn_row, "page": page_row})
     return rows
 
