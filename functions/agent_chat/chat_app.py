@@ -114,6 +114,11 @@ def _retry_after(exc: BaseException) -> int | None:
 
 # -- wiring (lazy, once per execution environment) -------------------------------------------------
 _lock = threading.Lock()
+_resolve_lock = threading.Lock()
+"""Powertools keeps the current event on the router *class*: HTTP requests are resolved one at a time per process.
+
+Lambda never runs two events at once in one execution environment; this only matters to in-process, threaded
+local runners, which stay correct (serialised) instead of mixing up requests."""
 _service: ChatService | None = None
 _app: APIGatewayHttpResolver | None = None
 
@@ -353,5 +358,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if request_id:
         logger.append_keys(request_id=request_id)
     if is_http_event(event):
-        return get_app().resolve(event, context)
+        app = get_app()
+        with _resolve_lock:
+            return app.resolve(event, context)
     return direct_invoke(event)
