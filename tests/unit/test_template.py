@@ -242,6 +242,12 @@ def test_functions_get_the_documented_environment(function_id):
     assert not any(name.endswith("ENDPOINT") or "ENDPOINT_URL" in name for name in env)
 
 
+def test_local_endpoint_variable_exists_only_when_asked_for():
+    assert "AWS_ENDPOINT_URL_DYNAMODB" not in function_spec("LexFulfillmentFunction").environment
+    local = function_spec("LexFulfillmentFunction", parameter_overrides={"LocalDynamoDBEndpoint": "http://h:8000"})
+    assert local.environment["AWS_ENDPOINT_URL_DYNAMODB"] == "http://h:8000"
+
+
 def test_chat_function_environment_and_routes():
     spec = function_spec("AgentChatFunction")
     assert {"BEDROCK_MODEL_ID": "", "CHAT_HISTORY_TURNS": "10"}.items() <= spec.environment.items()
