@@ -198,3 +198,17 @@ def test_lambda_handler_answers_and_emits_metrics(lex_app_with_memory_store, cap
 def test_lambda_handler_invalid_event(lex_app_with_memory_store):
     response = lex_app_with_memory_store.lambda_handler({}, FakeLambdaContext())
     assert dialog_action(assert_valid(response)) == "ElicitIntent"
+
+
+def test_cold_import_of_lex_app_does_not_load_boto3_or_the_store():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, lex_app, chatstate.lex; "
+        "print(sorted(m for m in ('boto3', 'botocore.client', 'chatstate.store.dynamodb') if m in sys.modules))"
+    )
+    root = EVENTS.parent
+    env = {"PYTHONPATH": f"{root / 'layers' / 'chatstate'}:{root / 'functions' / 'lex_fulfillment'}"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
