@@ -1,0 +1,252 @@
+"""Benchmark of the agent-chat function (not a test). Run from the repo root::
+
+    .venv/bin/python benchmarks/bench_chat.py [--requests 2000] [--imports 9] [--no-ddb]
+
+Prints a Markdown table:
+
+* warm overhead per request with the in-memory store and the built-in responder (median of N
+  requests through ``chat_app.lambda_handler``), beside two hand-built handlers in the same run that
+  return an API Gateway response dict of the same shape: one that only parses and dumps JSON, one that
+  makes the same ``ChatService`` call by hand (so the difference is the resolver, validation, logging
+  and metrics);
+* cold import of ``chat_app`` in a fresh interpreter (layer and function on ``PYTHONPATH``), median of
+  N runs, and import + first HTTP request (in-memory store);
+* DynamoDB requests and bytes (request bodies sent, response bodies received) per
+  ``POST /sessions/{id}/messages`` against DynamoDB Local at 10, 100 and 1,000 prior messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+LAYER = ROOT / "layers" / "chatstate"
+FUNCTION = ROOT / "functions" / "agent_chat"
+for entry in (LAYER, FUNCTION, ROOT):  # a script, not a test: put the Lambda paths first like Lambda does
+    if str(entry) not in sys.path:
+        sys.path.insert(0, str(entry))
+
+EVENTS = ROOT / "events"
+
+
+def _event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+def _send_event(session_id: str, text: str) -> dict[str, Any]:
+    event = _event("chat_send_message")
+    event["rawPath"] = event["requestContext"]["http"]["path"] = f"/sessions/{session_id}/messages"
+    event["pathParameters"] = {"session_id": session_id}
+    event["headers"].pop("idempotency-key", None)
+    event["body"] = json.dumps({"message": text})
+    return event
+
+
+def _median_us(samples: list[int]) -> float:
+    return statistics.median(samples) / 1_000
+
+
+class _Ctx:
+    function_name = "AgentChatFunction"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:AgentChatFunction"
+    aws_request_id = "bench"
+
+
+def warm(requests: int) -> list[tuple[str, float]]:
+    """Median microseconds per request: chat_app vs hand-built handlers (stdout to a null sink)."""
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(open(os.devnull, "w")):  # Logger binds the stream at import
+        import chat_app
+
+        from chatstate.chat import EchoMemoryResponder
+        from chatstate.store.memory import InMemorySessionStore
+
+    def fresh():
+        """A fresh in-memory store per run, so every run sees the same history lengths."""
+        return chat_app.configure(store=InMemorySessionStore(), responder=EchoMemoryResponder())
+
+    service = fresh()
+    sessions = [f"bench-{i}" for i in range(50)]  # spread the turns so histories stay short
+    send_events = [_send_event(sessions[i % 50], f"message {i}") for i in range(requests)]
+    get_event = _event("chat_get_session")
+    ctx = _Ctx()
+
+    def minimal(event: dict[str, Any]) -> dict[str, Any]:
+        body = json.loads(event["body"])
+        payload = {"session_id": "s", "reply": body["message"], "message_count": 1}
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(payload)}
+
+    def by_hand(event: dict[str, Any]) -> dict[str, Any]:
+        body = json.loads(event["body"])
+        actor = event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
+        turn = service.send_message(actor, event["pathParameters"]["session_id"], body["message"])
+        payload = {"session_id": turn.session_id, "reply": turn.reply, "message_count": turn.message_count}
+        return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(payload)}
+
+    def run(fn, events) -> list[int]:
+        nonlocal service
+        service = fresh()
+        samples = []
+        with contextlib.redirect_stdout(sink):
+            chat_app.lambda_handler(_event("chat_create_session"), ctx)
+            chat_app.lambda_handler(_event("chat_send_message"), ctx)
+            for event in events[:100]:  # warm-up
+                fn(event)
+            for event in events:
+                start = time.perf_counter_ns()
+                fn(event)
+                samples.append(time.perf_counter_ns() - start)
+                sink.seek(0)
+                sink.truncate()
+        return samples
+
+    handler = lambda event: chat_app.lambda_handler(event, ctx)  # noqa: E731
+    direct_events = [
+        _event("chat_direct_invoke") | {"request_id": None, "session_id": sessions[i % 50]} for i in range(requests)
+    ]
+    results = [
+        ("hand-built APIGW response (json in/out only)", _median_us(run(minimal, send_events))),
+        ("hand-built handler + same ChatService.send_message", _median_us(run(by_hand, send_events))),
+        ("chat_app POST /sessions/{id}/messages", _median_us(run(handler, send_events))),
+        ("chat_app GET /sessions/{id}", _median_us(run(handler, [get_event] * requests))),
+        (
+            "chat_app direct invoke",
+            _median_us(run(handler, direct_events)),
+        ),
+    ]
+    chat_app.reset()
+    return results
+
+
+_IMPORT = "import time; t = time.perf_counter(); import chat_app; print((time.perf_counter() - t) * 1000)"
+_FIRST = """
+import json, os, sys, time
+t = time.perf_counter()
+import chat_app
+from chatstate import runtime
+from chatstate.store.memory import InMemorySessionStore
+runtime.set_store(InMemorySessionStore())
+event = json.load(open(sys.argv[1]))
+response = chat_app.lambda_handler(event, None)
+assert response["statusCode"] == 200, response
+print((time.perf_counter() - t) * 1000, file=sys.stderr)
+"""
+
+
+def cold(runs: int) -> list[tuple[str, float]]:
+    """Median milliseconds: import chat_app, and import + first HTTP request, in fresh interpreters."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(LAYER), str(FUNCTION)]),
+        "SESSION_TABLE_NAME": "bench-sessions",
+        "POWERTOOLS_SERVICE_NAME": "agent-chat",
+        "POWERTOOLS_METRICS_NAMESPACE": "chatstate",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    subprocess.run([sys.executable, "-c", _IMPORT], env=env, check=True, capture_output=True)  # warm the pyc cache
+    imports, firsts = [], []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", _IMPORT], env=env, check=True, capture_output=True, text=True)
+        imports.append(float(out.stdout.strip().splitlines()[-1]))
+        out = subprocess.run(
+            [sys.executable, "-c", _FIRST, str(EVENTS / "chat_send_message.json")],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        firsts.append(float(out.stderr.strip().splitlines()[-1]))
+    return [
+        (f"cold `import chat_app` (median of {runs})", statistics.median(imports)),
+        (f"cold import + first POST message, in-memory store (median of {runs})", statistics.median(firsts)),
+    ]
+
+
+def dynamodb(prior_counts: tuple[int, ...] = (10, 100, 1_000)) -> list[tuple[int, int, str, int, int]]:
+    """(prior messages, requests, operations, bytes sent, bytes received) per POST message on DynamoDB Local."""
+    import chat_app
+
+    from chatstate.chat import EchoMemoryResponder
+    from chatstate.models import NewMessage, SessionRef
+    from chatstate.store.dynamodb import DynamoDBSessionStore
+    from devtools.dynamodb_local import DynamoDBLocal, local_client
+    from devtools.template import create_session_table
+
+    rows = []
+    with DynamoDBLocal() as ddb, contextlib.redirect_stdout(io.StringIO()):
+        client = local_client(ddb.endpoint_url)
+        create_session_table(client, "bench-chat")
+        calls: list[str] = []
+        sent: list[int] = []
+        received: list[int] = []
+
+        def before_send(request, **_kwargs):
+            target = request.headers.get("X-Amz-Target", b"")
+            calls.append((target.decode() if isinstance(target, bytes) else target).rsplit(".", 1)[-1])
+            sent.append(len(request.body or b""))
+
+        def after_call(http_response, **_kwargs):
+            received.append(len(http_response.content or b""))
+
+        client.meta.events.register("before-send.dynamodb", before_send)
+        client.meta.events.register("after-call.dynamodb", after_call)
+        store = DynamoDBSessionStore("bench-chat", client=client)
+        chat_app.configure(store=store, responder=EchoMemoryResponder())
+        for prior in prior_counts:
+            sid = f"prior-{prior}"
+            ref = SessionRef.of(
+                _event("chat_send_message")["requestContext"]["authorizer"]["jwt"]["claims"]["sub"], sid
+            )
+            for start in range(0, prior, 50):
+                batch = []
+                for i in range(start, min(start + 50, prior), 2):
+                    batch += [
+                        NewMessage(role="user", content=f"earlier question number {i}, of a typical length"),
+                        NewMessage(role="assistant", content=f"earlier answer number {i}, a little longer " * 3),
+                    ]
+                store.append(ref, batch)
+            calls.clear()
+            sent.clear()
+            received.clear()
+            response = chat_app.lambda_handler(_send_event(sid, "How many messages have we exchanged?"), _Ctx())
+            assert response["statusCode"] == 200, response
+            rows.append((prior, len(calls), " + ".join(calls), sum(sent), sum(received)))
+        chat_app.reset()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2_000)
+    parser.add_argument("--imports", type=int, default=9)
+    parser.add_argument("--no-ddb", action="store_true", help="skip the DynamoDB Local part")
+    args = parser.parse_args()
+
+    print(f"## agent-chat benchmark (Python {sys.version.split()[0]})\n")
+    print("| measurement | value |")
+    print("|---|---|")
+    for name, micros in warm(args.requests):
+        print(f"| warm: {name} (median of {args.requests}) | {micros:,.1f} µs |")
+    for name, millis in cold(args.imports):
+        print(f"| {name} | {millis:,.0f} ms |")
+    if not args.no_ddb:
+        print("\n| prior messages | DynamoDB requests per POST message | operations | bytes sent | bytes received |")
+        print("|---|---|---|---|---|")
+        for prior, count, operations, sent, received in dynamodb():
+            print(f"| {prior:,} | {count} | {operations} | {sent:,} | {received:,} |")
+
+
+if __name__ == "__main__":
+    main()
