@@ -18,8 +18,7 @@ if TYPE_CHECKING:
     from botocore.client import BaseClient
 
 DEFAULT_SYSTEM_PROMPT = (
-    "You are a helpful, concise assistant in a chat application. "
-    "Use the earlier turns of the conversation as context."
+    "You are a helpful, concise assistant in a chat application. Use the earlier turns of the conversation as context."
 )
 DEFAULT_INFERENCE_CONFIG: dict[str, Any] = {"maxTokens": 512, "temperature": 0.5}
 

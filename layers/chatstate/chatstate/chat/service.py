@@ -68,9 +68,7 @@ class ChatService:
         try:
             return SessionRef.of(actor_id, session_id)
         except ValidationError as exc:
-            raise InvalidRequest(
-                "session_id", "must be 1..128 characters of letters, digits and . _ : @ -"
-            ) from exc
+            raise InvalidRequest("session_id", "must be 1..128 characters of letters, digits and . _ : @ -") from exc
 
     # -- use cases ----------------------------------------------------------------------------------
     def create_session(self, actor_id: str, state: Mapping[str, Any] | None = None) -> Session:
@@ -83,9 +81,7 @@ class ChatService:
                 continue
         raise SessionExists("could not choose a fresh session id")  # pragma: no cover
 
-    def send_message(
-        self, actor_id: str, session_id: str, message: str, *, request_id: str | None = None
-    ) -> ChatTurn:
+    def send_message(self, actor_id: str, session_id: str, message: str, *, request_id: str | None = None) -> ChatTurn:
         """Answer ``message`` in the session (creating it if new or expired) and store both messages.
 
         Raises:
