@@ -154,8 +154,8 @@ class DynamoDBSessionStore(SessionStore):
 
             config = Config(
                 retries={"mode": "standard", "max_attempts": 3},
-                connect_timeout=2,
-                read_timeout=5,
+                connect_timeout=1,
+                read_timeout=3,
                 tcp_keepalive=True,
             )
             if self._boto_config is not None:

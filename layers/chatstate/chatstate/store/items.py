@@ -13,8 +13,8 @@ an actor's props            ``U#<actor>``                       ``PROPS``
 
 ``SESSION`` sorts after every ``MSG#`` key, so one descending Query returns the metadata and then
 the newest messages: loading a session with its last k messages is a single request. Session ids
-never contain ``#``, so the actor/session split is unambiguous. The incarnation (microseconds of
-the creation time) separates a re-created session from leftovers of a deleted or expired one.
+never contain ``#``, so the actor/session split is unambiguous. The incarnation (creation time in
+microseconds plus random digits) separates a re-created session from leftovers of a deleted or expired one.
 State values are stored as JSON strings (no float/Decimal issues, exact round trips).
 """
 
@@ -32,7 +32,7 @@ GLOBAL_SK = "GLOBAL"
 PROPS_SK = "PROPS"
 MAX_ITEM_BYTES = 400 * 1024
 SEQ_DIGITS = 10
-INCARNATION_DIGITS = 17
+INCARNATION_DIGITS = 20
 
 Item = dict[str, dict[str, Any]]
 

@@ -12,6 +12,7 @@ import binascii
 import hashlib
 import json
 import secrets
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -34,9 +35,13 @@ def is_live(session: Session | None, now: datetime) -> bool:
 
 
 def new_incarnation(now: datetime, previous: int = 0) -> int:
-    """A fresh incarnation number: microseconds of ``now`` plus entropy, above ``previous``."""
-    base = int(now.timestamp() * 1_000_000) * 10 + secrets.randbelow(10)
-    return max(base, previous + 1)
+    """A fresh incarnation: wall-clock microseconds (never behind ``now``) and 4 random digits, above ``previous``.
+
+    Later incarnations sort above earlier ones, so leftovers of a deleted session never shadow the
+    new one's newest messages; the random digits make two re-creations in one microsecond distinct.
+    """
+    micros = max(int(now.timestamp() * 1_000_000), time.time_ns() // 1000)
+    return max(micros * 10_000 + secrets.randbelow(10_000), previous + 1)
 
 
 def new_session(

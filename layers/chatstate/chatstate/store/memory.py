@@ -7,6 +7,7 @@ and passes the same contract tests. Thread-safe; not shared across processes.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -27,6 +28,11 @@ from chatstate.models import (
 )
 from chatstate.store import items, logic
 from chatstate.store.port import SessionStore, StorePolicy
+
+
+def _snapshot(session: Session) -> Session:
+    """A copy callers may mutate without touching the stored session (cheaper than a deep model copy)."""
+    return session.model_copy(update={"state": copy.deepcopy(session.state), "requests": dict(session.requests)})
 
 
 class InMemorySessionStore(SessionStore):
@@ -68,13 +74,13 @@ class InMemorySessionStore(SessionStore):
             )
             logic.check_session_size(session)
             self._sessions[ref] = session
-            return session.model_copy(deep=True)
+            return _snapshot(session)
 
     def get(self, ref: SessionRef) -> Session | None:
         """The live session or ``None``."""
         with self._lock:
             session = self._live(ref, logic.now_ms(self.policy))
-            return session.model_copy(deep=True) if session else None
+            return _snapshot(session) if session else None
 
     def load(self, ref: SessionRef, *, last: int = 10) -> LoadedSession | None:
         """The live session with its ``last`` most recent messages."""
@@ -84,7 +90,7 @@ class InMemorySessionStore(SessionStore):
             if session is None:
                 return None
             recent = self._current_newest_first(ref, session, now)[:last] if last > 0 else []
-            return LoadedSession(session=session.model_copy(deep=True), recent=list(reversed(recent)))
+            return LoadedSession(session=_snapshot(session), recent=list(reversed(recent)))
 
     def delete(self, ref: SessionRef) -> bool:
         """Delete the session and its history."""
@@ -126,7 +132,7 @@ class InMemorySessionStore(SessionStore):
             bucket = self._messages.setdefault(ref, {})
             for message in stored:
                 bucket[(updated.incarnation, message.seq)] = (message, updated.expires_at)
-            return AppendResult(session=updated.model_copy(deep=True), messages=stored)
+            return AppendResult(session=_snapshot(updated), messages=stored)
 
     def last_messages(self, ref: SessionRef, k: int) -> list[Message]:
         """The ``k`` most recent messages, oldest first."""
@@ -167,7 +173,7 @@ class InMemorySessionStore(SessionStore):
             updated = logic.plan_state_change(current, patch.apply_to(current.state), policy=self.policy, now=now)
             logic.check_session_size(updated)
             self._sessions[ref] = updated
-            return updated.model_copy(deep=True)
+            return _snapshot(updated)
 
     def clear(self, ref: SessionRef, *, retain: Iterable[str] = ()) -> Session:
         """Remove every state key except those retained."""
@@ -178,7 +184,7 @@ class InMemorySessionStore(SessionStore):
             state = {k: v for k, v in current.state.items() if k in keep}
             updated = logic.plan_state_change(current, state, policy=self.policy, now=now)
             self._sessions[ref] = updated
-            return updated.model_copy(deep=True)
+            return _snapshot(updated)
 
     # -- global entries ---------------------------------------------------------------------------
     def save_global(self, key: str, value: Any, *, ttl_seconds: int | None = None) -> GlobalEntry:
@@ -205,7 +211,7 @@ class InMemorySessionStore(SessionStore):
         now = logic.now_ms(self.policy)
         if entry is None or items.epoch_seconds(entry.expires_at) <= items.epoch_seconds(now):
             return None
-        return entry.model_copy(deep=True)
+        return entry.model_copy(update={"value": copy.deepcopy(entry.value)})
 
     def evict_global(self, key: str) -> None:
         """Remove a cross-session entry."""
