@@ -13,7 +13,6 @@ from chatstate.store.dynamodb import DynamoDBSessionStore
 from chatstate.store.memory import InMemorySessionStore
 from chatstate.store.port import SessionStore, StorePolicy
 from devtools.template import create_session_table
-from tests.integration.conftest import ddb_client, ddb_env, ddb_local  # noqa: F401  (shared fixtures)
 
 TTL = 3600
 

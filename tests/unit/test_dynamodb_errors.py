@@ -92,6 +92,8 @@ def test_unreachable_endpoint_is_store_unavailable() -> None:
 
 def test_client_is_created_lazily_once_with_standard_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
     monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000")
     store = DynamoDBSessionStore("sessions")
     assert store._client is None  # nothing built at construction (import-time safe)

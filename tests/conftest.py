@@ -1,4 +1,4 @@
-"""Integration fixtures: one DynamoDB Local per test session, a fresh table (from template.yaml) per test."""
+"""Shared fixtures: one DynamoDB Local per test session, a fresh table (from template.yaml) per test."""
 
 from __future__ import annotations
 
