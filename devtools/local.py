@@ -115,6 +115,17 @@ class LambdaContext:
         """Milliseconds left before the function's Timeout (never negative)."""
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
+    @classmethod
+    def for_function(cls, function_name: str, *, memory_limit_in_mb: int = 256, timeout_s: int = 30) -> LambdaContext:
+        """A context for ``function_name`` as Lambda would build it in us-east-1 (tests, benchmarks)."""
+        return cls(
+            function_name=function_name,
+            memory_limit_in_mb=memory_limit_in_mb,
+            invoked_function_arn=f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}",
+            log_group_name=f"/aws/lambda/{function_name}",
+            timeout_s=timeout_s,
+        )
+
 
 class LocalFunction:
     """A function imported exactly as Lambda would: its CodeUri and then its layers' directories on ``sys.path``.

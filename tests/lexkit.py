@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from devtools.local import LambdaContext
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS = REPO_ROOT / "events"
@@ -53,14 +54,9 @@ def fixed_now() -> datetime:
     return FIXED_NOW
 
 
-@dataclass
-class FakeLambdaContext:
-    """The attributes Powertools reads from a Lambda context."""
-
-    function_name: str = "LexFulfillmentFunction"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:LexFulfillmentFunction"
-    aws_request_id: str = "00000000-0000-0000-0000-000000000001"
+def lex_context() -> LambdaContext:
+    """A Lambda context for LexFulfillmentFunction."""
+    return LambdaContext.for_function("LexFulfillmentFunction")
 
 
 def messages_text(response: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from chatstate import runtime as chatstate_runtime
 from devtools.template import create_session_table
-from tests.lexkit import EVENTS, FakeLambdaContext, assert_valid, dialog_action, load_event, messages_text
+from tests.lexkit import EVENTS, assert_valid, dialog_action, lex_context, load_event, messages_text
 
 TABLE = "lex-sessions"
 
@@ -42,7 +42,7 @@ def moto_table(aws_env):
 
 
 def invoke(event):
-    return assert_valid(lex_app.lambda_handler(event, FakeLambdaContext()))
+    return assert_valid(lex_app.lambda_handler(event, lex_context()))
 
 
 def test_conversation_on_dynamodb_with_at_most_two_requests_per_turn(moto_table):

@@ -15,7 +15,7 @@ from chatstate import runtime as chatstate_runtime
 from chatstate.lex import LexRuntime
 from chatstate.models import SessionRef
 from chatstate.store.dynamodb import DynamoDBSessionStore
-from tests.lexkit import EVENTS, FakeLambdaContext, assert_valid, fixed_now, load_event, messages_text, sample_events
+from tests.lexkit import EVENTS, assert_valid, fixed_now, lex_context, load_event, messages_text, sample_events
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 def handler(session_table):
     chatstate_runtime.reset()
     lex_app.get_runtime.cache_clear()
-    yield lambda event: assert_valid(lex_app.lambda_handler(event, FakeLambdaContext()))
+    yield lambda event: assert_valid(lex_app.lambda_handler(event, lex_context()))
     lex_app.get_runtime.cache_clear()
     chatstate_runtime.reset()
 

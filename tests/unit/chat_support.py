@@ -15,6 +15,7 @@ import chat_app
 from chatstate.chat.responders import EchoMemoryResponder, Responder
 from chatstate.store.memory import InMemorySessionStore
 from chatstate.store.port import StorePolicy
+from devtools.local import LambdaContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EVENT_ACTOR = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
@@ -40,14 +41,9 @@ class Clock:
         self.now += timedelta(seconds=seconds)
 
 
-@dataclass
-class FakeContext:
-    """The attributes of a Lambda context that Powertools reads."""
-
-    function_name: str = "AgentChatFunction"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:AgentChatFunction"
-    aws_request_id: str = "52fdfc07-2182-454f-963f-5f0f9a621d72"
+def chat_context() -> LambdaContext:
+    """A Lambda context for AgentChatFunction."""
+    return LambdaContext.for_function("AgentChatFunction")
 
 
 @dataclass
@@ -102,7 +98,7 @@ def http_event(
 
 def call(event: dict[str, Any]) -> HttpResult:
     """Invoke the Lambda handler with an HTTP event; decode the JSON body."""
-    raw = chat_app.lambda_handler(event, FakeContext())
+    raw = chat_app.lambda_handler(event, chat_context())
     text = raw.get("body") or ""
     body = json.loads(text) if text else None
     headers = {k.lower(): v for k, v in (raw.get("headers") or {}).items()}
@@ -133,4 +129,4 @@ class ChatHarness:
         )
 
     def direct(self, payload: Any) -> Any:
-        return chat_app.lambda_handler(payload, FakeContext())
+        return chat_app.lambda_handler(payload, chat_context())

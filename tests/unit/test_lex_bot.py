@@ -16,10 +16,10 @@ from chatstate.models import SessionRef
 from chatstate.store.memory import InMemorySessionStore
 from tests.lexkit import (
     EVENTS,
-    FakeLambdaContext,
     assert_valid,
     dialog_action,
     fixed_now,
+    lex_context,
     load_event,
     messages_text,
 )
@@ -187,7 +187,7 @@ def lex_app_with_memory_store(store, monkeypatch):
 
 
 def test_lambda_handler_answers_and_emits_metrics(lex_app_with_memory_store, capsys):
-    response = lex_app_with_memory_store.lambda_handler(load_event("lex_greeting"), FakeLambdaContext())
+    response = lex_app_with_memory_store.lambda_handler(load_event("lex_greeting"), lex_context())
     assert_valid(response)
     assert messages_text(response).startswith("Hello, Ana!")
     out = capsys.readouterr().out
@@ -196,7 +196,7 @@ def test_lambda_handler_answers_and_emits_metrics(lex_app_with_memory_store, cap
 
 
 def test_lambda_handler_invalid_event(lex_app_with_memory_store):
-    response = lex_app_with_memory_store.lambda_handler({}, FakeLambdaContext())
+    response = lex_app_with_memory_store.lambda_handler({}, lex_context())
     assert dialog_action(assert_valid(response)) == "ElicitIntent"
 
 
