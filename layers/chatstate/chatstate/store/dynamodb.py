@@ -403,7 +403,7 @@ class DynamoDBSessionStore(SessionStore):
                 raise InvalidCursor("cursor was issued for an earlier session")
             found = self._query_incarnation(ref, incarnation, below=before, limit=limit + 1)
             newest_first = [items.item_to_message(i) for i in found if not items.item_expired(i, now)]
-        page, next_cursor = logic.page_from_newest(ref, session, newest_first, limit, False)
+        page, next_cursor = logic.page_from_newest(ref, session.incarnation, newest_first, limit)
         return MessagePage(messages=page, next_cursor=next_cursor)
 
     def messages_between(self, ref: SessionRef, first_seq: int, last_seq: int) -> list[Message]:

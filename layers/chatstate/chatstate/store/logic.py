@@ -20,7 +20,7 @@ from typing import Any
 from chatstate.exceptions import DuplicateRequest, InvalidCursor, ItemTooLarge
 from chatstate.models import Message, NewMessage, RequestRecord, Session, SessionRef, StatePatch, to_jsonable
 from chatstate.store import items
-from chatstate.store.port import StorePolicy
+from chatstate.store.port import MAX_PAGE_SIZE, StorePolicy
 
 
 def now_ms(policy: StorePolicy) -> datetime:
@@ -153,8 +153,6 @@ def check_message_sizes(ref: SessionRef, session: Session, messages: Sequence[Me
 
 def clamp_page_size(limit: int) -> int:
     """Validate a page size (1..MAX_PAGE_SIZE)."""
-    from chatstate.store.port import MAX_PAGE_SIZE
-
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
     return limit
@@ -188,10 +186,10 @@ def decode_cursor(ref: SessionRef, cursor: str) -> tuple[int, int]:
 
 
 def page_from_newest(
-    ref: SessionRef, session: Session, newest_first: list[Message], limit: int, more: bool
+    ref: SessionRef, incarnation: int, newest_first: list[Message], limit: int
 ) -> tuple[list[Message], str | None]:
     """Turn up to ``limit + 1`` current messages (newest first) into a page (oldest first) and cursor."""
     page = newest_first[:limit]
-    has_more = more or len(newest_first) > limit
-    cursor = encode_cursor(ref, session.incarnation, page[-1].seq) if page and has_more and page[-1].seq > 1 else None
+    has_more = len(newest_first) > limit
+    cursor = encode_cursor(ref, incarnation, page[-1].seq) if page and has_more and page[-1].seq > 1 else None
     return list(reversed(page)), cursor

@@ -151,7 +151,7 @@ class InMemorySessionStore(SessionStore):
                 if incarnation != session.incarnation:
                     raise InvalidCursor("cursor was issued for an earlier session")
                 newest_first = [m for m in newest_first if m.seq < before]
-            page, next_cursor = logic.page_from_newest(ref, session, newest_first[: limit + 1], limit, False)
+            page, next_cursor = logic.page_from_newest(ref, session.incarnation, newest_first[: limit + 1], limit)
             return MessagePage(messages=page, next_cursor=next_cursor)
 
     def messages_between(self, ref: SessionRef, first_seq: int, last_seq: int) -> list[Message]:
