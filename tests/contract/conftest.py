@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,20 +39,6 @@ def policy(clock: Clock) -> StorePolicy:
     return StorePolicy(ttl_seconds=TTL, now=clock)
 
 
-@pytest.fixture
-def moto_client(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from moto import mock_aws
-
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
-    with mock_aws():
-        import boto3
-
-        yield boto3.client("dynamodb", region_name="us-east-1")
-
-
 def _table(client: Any) -> str:
     name = f"contract-{uuid.uuid4().hex[:10]}"
     create_session_table(client, name)
@@ -78,7 +63,7 @@ def make_store(backend: str, request: pytest.FixtureRequest, clock: Clock):
             return shared["store"]
 
         return build
-    client = request.getfixturevalue("moto_client" if backend == "moto" else "ddb_client")
+    client = request.getfixturevalue("moto_dynamodb" if backend == "moto" else "ddb_client")
     table = _table(client)
 
     def build_ddb(policy: StorePolicy) -> SessionStore:

@@ -6,10 +6,8 @@ import json
 import socket
 from collections import Counter
 
-import boto3
 import lex_app
 import pytest
-from moto import mock_aws
 
 from chatstate import runtime as chatstate_runtime
 from devtools.template import create_session_table
@@ -19,12 +17,7 @@ TABLE = "lex-sessions"
 
 
 @pytest.fixture
-def aws_env(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+def aws_env(fake_aws_env, monkeypatch):
     monkeypatch.setenv("SESSION_TABLE_NAME", TABLE)
     monkeypatch.setenv("SESSION_TTL_SECONDS", "3600")
     chatstate_runtime.reset()
@@ -35,10 +28,8 @@ def aws_env(monkeypatch):
 
 
 @pytest.fixture
-def moto_table(aws_env):
-    with mock_aws():
-        create_session_table(boto3.client("dynamodb", region_name="us-east-1"), TABLE)
-        yield
+def moto_table(aws_env, moto_dynamodb):
+    create_session_table(moto_dynamodb, TABLE)
 
 
 def invoke(event):

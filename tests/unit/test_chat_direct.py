@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import chat_app
 import pytest
 
 from chatstate.chat import ChatService, EchoMemoryResponder, InvalidRequest, Unauthenticated
 from chatstate.exceptions import SessionNotFound
-from tests.unit.chat_support import ChatHarness, load_event
+from tests.unit.chat_support import load_event
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
-
-@pytest.fixture
-def chat():
-    harness = ChatHarness()
-    yield harness
-    chat_app.reset()
 
 
 def test_direct_invoke_event_file(chat):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import boto3
 import chat_app
 import pytest
-from moto import mock_aws
 
 from chatstate.chat import EchoMemoryResponder
 from chatstate.store.dynamodb import DynamoDBSessionStore
@@ -17,19 +15,12 @@ pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publis
 
 
 @pytest.fixture
-def moto_chat(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name="us-east-1")
-        create_session_table(client, "chat-sessions")
-        clock = Clock()
-        store = DynamoDBSessionStore("chat-sessions", client=client, policy=StorePolicy(ttl_seconds=600, now=clock))
-        chat_app.configure(store=store, responder=EchoMemoryResponder())
-        yield clock
+def moto_chat(moto_dynamodb):
+    create_session_table(moto_dynamodb, "chat-sessions")
+    clock = Clock()
+    store = DynamoDBSessionStore("chat-sessions", client=moto_dynamodb, policy=StorePolicy(ttl_seconds=600, now=clock))
+    chat_app.configure(store=store, responder=EchoMemoryResponder())
+    yield clock
     chat_app.reset()
 
 

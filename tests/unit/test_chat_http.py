@@ -15,20 +15,12 @@ from chatstate.models import NewMessage, SessionRef
 from tests.unit.chat_support import (
     EVENT_ACTOR,
     EVENT_SESSION,
-    ChatHarness,
     call,
     http_event,
     load_event,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
-
-@pytest.fixture
-def chat():
-    harness = ChatHarness()
-    yield harness
-    chat_app.reset()
 
 
 # -- the success rows of the table ------------------------------------------------------------------
