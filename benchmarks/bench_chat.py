@@ -178,6 +178,7 @@ def dynamodb(prior_counts: tuple[int, ...] = (10, 100, 1_000)) -> list[tuple[int
     """(prior messages, requests, operations, bytes sent, bytes received) per POST message on DynamoDB Local."""
     import chat_app
 
+    from benchmarks.bench_store import Meter
     from chatstate.chat import EchoMemoryResponder
     from chatstate.models import NewMessage, SessionRef
     from chatstate.store.dynamodb import DynamoDBSessionStore
@@ -188,20 +189,8 @@ def dynamodb(prior_counts: tuple[int, ...] = (10, 100, 1_000)) -> list[tuple[int
     with DynamoDBLocal() as ddb, contextlib.redirect_stdout(io.StringIO()):
         client = local_client(ddb.endpoint_url)
         create_session_table(client, "bench-chat")
-        calls: list[str] = []
-        sent: list[int] = []
-        received: list[int] = []
-
-        def before_send(request, **_kwargs):
-            target = request.headers.get("X-Amz-Target", b"")
-            calls.append((target.decode() if isinstance(target, bytes) else target).rsplit(".", 1)[-1])
-            sent.append(len(request.body or b""))
-
-        def after_call(http_response, **_kwargs):
-            received.append(len(http_response.content or b""))
-
-        client.meta.events.register("before-send.dynamodb", before_send)
-        client.meta.events.register("after-call.dynamodb", after_call)
+        meter = Meter()
+        meter.attach(client)
         store = DynamoDBSessionStore("bench-chat", client=client)
         chat_app.configure(store=store, responder=EchoMemoryResponder())
         for prior in prior_counts:
@@ -217,12 +206,11 @@ def dynamodb(prior_counts: tuple[int, ...] = (10, 100, 1_000)) -> list[tuple[int
                         NewMessage(role="assistant", content=f"earlier answer number {i}, a little longer " * 3),
                     ]
                 store.append(ref, batch)
-            calls.clear()
-            sent.clear()
-            received.clear()
+            meter.reset()
             response = chat_app.lambda_handler(_send_event(sid, "How many messages have we exchanged?"), _Ctx())
             assert response["statusCode"] == 200, response
-            rows.append((prior, len(calls), " + ".join(calls), sum(sent), sum(received)))
+            row = meter.snapshot()
+            rows.append((prior, row["requests"], row["ops"].replace("+", " + "), row["sent"], row["received"]))
         chat_app.reset()
     return rows
 
