@@ -53,6 +53,14 @@ class StoreUnavailable(ChatSessionError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class DeadlineExceeded(StoreUnavailable):
+    """The invocation's time budget ran out before an outbound call or retry could finish; nothing more was sent."""
+
+    def __init__(self, what: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(f"time budget exhausted before {what}", retry_after_seconds=retry_after_seconds)
+        self.what = what
+
+
 class StoreError(ChatSessionError):
     """The store failed in a way retrying will not fix (missing table, denied access, bad request)."""
 
