@@ -62,6 +62,11 @@ def make_store(backend: str, request: pytest.FixtureRequest, clock: Clock):
                 shared["store"] = InMemorySessionStore(policy)
             return shared["store"]
 
+        def sweep_memory() -> int:
+            store = shared.get("store")
+            return _sweep_memory(store, int(clock().timestamp())) if store else 0
+
+        build.sweep = sweep_memory  # type: ignore[attr-defined]
         return build
     client = request.getfixturevalue("moto_dynamodb" if backend == "moto" else "ddb_client")
     table = _table(client)
@@ -69,7 +74,40 @@ def make_store(backend: str, request: pytest.FixtureRequest, clock: Clock):
     def build_ddb(policy: StorePolicy) -> SessionStore:
         return DynamoDBSessionStore(table, client=client, policy=policy)
 
+    build_ddb.sweep = lambda: _sweep_table(client, table, int(clock().timestamp()))  # type: ignore[attr-defined]
     return build_ddb
+
+
+def _sweep_memory(store: InMemorySessionStore, now: int) -> int:
+    """Delete every expired record, as DynamoDB's TTL sweeper eventually does."""
+    swept = 0
+    for ref, head in list(store._heads.items()):
+        if int(head.expires_at.timestamp()) <= now:
+            del store._heads[ref]
+            swept += 1
+    for bucket in (*store._turns.values(), *store._requests.values()):
+        for key, record in list(bucket.items()):
+            if record.expires_at is not None and int(record.expires_at.timestamp()) <= now:
+                del bucket[key]
+                swept += 1
+    return swept
+
+
+def _sweep_table(client: Any, table: str, now: int) -> int:
+    """Delete every item whose ``expires_at`` has passed, as DynamoDB's TTL sweeper eventually does."""
+    swept = 0
+    for page in client.get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            if "expires_at" in item and int(item["expires_at"]["N"]) <= now:
+                client.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+                swept += 1
+    return swept
+
+
+@pytest.fixture
+def sweep(make_store):
+    """Run the TTL sweeper now (on the store's backend): every expired item is deleted."""
+    return make_store.sweep
 
 
 @pytest.fixture

@@ -10,7 +10,16 @@ from enum import StrEnum
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from chatstate.exceptions import DuplicateRequest, InvalidCursor, ItemTooLarge, SessionExists, SessionNotFound
+from chatstate.exceptions import (
+    ConflictError,
+    DuplicateRequest,
+    IdempotencyKeyReused,
+    InvalidCursor,
+    ItemTooLarge,
+    SessionExists,
+    SessionNotFound,
+    StaleState,
+)
 from chatstate.models import NewMessage, SessionRef, StatePatch
 from chatstate.store.port import SessionStore, StorePolicy
 from tests.contract.conftest import TTL, Clock
@@ -48,7 +57,7 @@ class Booking(BaseModel):
 
 
 def test_create_then_get_returns_metadata_and_preloaded_state(store: SessionStore, clock: Clock) -> None:
-    created = store.create(ALICE, channel="api", state={"name": "Alice", "tier": Tier.PRO})
+    created = store.create(ALICE, state={"name": "Alice", "tier": Tier.PRO})
     got = store.get(ALICE)
     assert got is not None
     assert (got.session_id, got.actor_id, got.channel) == ("s-1", "alice", "api")
@@ -138,10 +147,11 @@ def test_retried_request_id_is_not_applied_twice(store: SessionStore) -> None:
         store.append(ALICE, [user("book it"), bot("booked again")], request_id="req-1")
     record = dup.value.record
     assert (record.first_seq, record.last_seq, record.message_count) == (1, 2, 1)
-    replay = store.messages_between(ALICE, record.first_seq, record.last_seq)
-    assert [m.content for m in replay] == ["book it", "booked"]
+    assert [m.content for m in store.replay(ALICE, record)] == ["book it", "booked"]
     assert store.get(ALICE).event_count == 2
-    assert first.session.requests["req-1"].last_seq == 2
+    assert first.session.event_count == 2
+    assert store.find_request(ALICE, "req-1") == record
+    assert store.find_request(ALICE, "req-2") is None
 
 
 def test_paging_walks_the_whole_history_without_gaps(store: SessionStore) -> None:
@@ -264,8 +274,41 @@ def test_state_updates_from_two_writers_are_both_kept(make_store, policy: StoreP
     one, two = make_store(policy), make_store(policy)
     loaded = one.append(ALICE, [user("hi")]).session
     two.save(ALICE, "from_two", "x")
-    one.append(ALICE, [user("more")], expected=loaded, state=StatePatch.of({"from_one": "y"}))
+    with pytest.raises(StaleState) as stale:  # computed from a state that changed: never applied blindly
+        one.append(ALICE, [user("more")], expected=loaded, state=StatePatch.of({"from_one": "y"}))
+    assert stale.value.session.state == {"from_two": "x"}
+    assert [m.content for m in one.last_messages(ALICE, 5)] == ["hi"]  # nothing of the stale turn was written
+    one.append(ALICE, [user("more")], expected=stale.value.session, state=StatePatch.of({"from_one": "y"}))
     assert one.fetch_all(ALICE) == {"from_two": "x", "from_one": "y"}
+    one.update_state(ALICE, StatePatch.of({"blind": 1}))  # without an expected session: merged key by key
+    assert one.fetch_all(ALICE) == {"from_two": "x", "from_one": "y", "blind": 1}
+
+
+def test_a_read_modify_write_counter_is_exact_when_turns_re_run(make_store, policy: StorePolicy) -> None:
+    one, two = make_store(policy), make_store(policy)
+    one.create(ALICE, state={"visits": 0})
+    stale = one.get(ALICE)
+    fresh = two.get(ALICE)
+    two.append(ALICE, [user("b")], expected=fresh, state=StatePatch.of({"visits": fresh.state["visits"] + 1}))
+    session = stale
+    for _ in range(3):
+        try:
+            one.append(
+                ALICE, [user("a")], expected=session, state=StatePatch.of({"visits": session.state["visits"] + 1})
+            )
+            break
+        except StaleState as exc:
+            session = exc.session
+    assert one.get(ALICE).state == {"visits": 2}
+    assert sorted(m.content for m in one.last_messages(ALICE, 5)) == ["a", "b"]
+
+
+def test_messages_only_appends_never_raise_stale_state(make_store, policy: StorePolicy) -> None:
+    one, two = make_store(policy), make_store(policy)
+    loaded = one.append(ALICE, [user("hi")], state=StatePatch.of({"k": 1})).session
+    two.append(ALICE, [user("other")], state=StatePatch.of({"k": 2}))
+    one.append(ALICE, [user("late")], expected=loaded)  # no state computed from the stale read: retried inside
+    assert [m.content for m in one.last_messages(ALICE, 5)] == ["hi", "other", "late"]
 
 
 def test_too_large_writes_fail_cleanly_and_change_nothing(store: SessionStore) -> None:
@@ -289,32 +332,6 @@ def test_long_history_has_no_size_cliff(store: SessionStore) -> None:
         store.append(ALICE, [user(f"{i} {text}")])
     assert store.get(ALICE).message_count == 120
     assert store.last_messages(ALICE, 1)[0].content.startswith("119 ")
-
-
-# -- global entries and user props ------------------------------------------------------------------
-
-
-def test_global_entries(store: SessionStore, clock: Clock) -> None:
-    store.save_global("feature-flags", {"beta": True})
-    store.save_global("prices", Booking(origin="A", destination="B", day=date(2026, 1, 1)), ttl_seconds=120)
-    assert store.get_global("feature-flags") == {"beta": True}
-    assert store.get_global("prices", Booking).origin == "A"
-    assert store.get_global("absent", default=0) == 0
-    store.evict_global("feature-flags")
-    assert store.get_global("feature-flags") is None
-    clock.advance(121)
-    assert store.get_global_entry("prices") is None
-
-
-def test_user_props_merge_evict_and_expire(store: SessionStore, clock: Clock) -> None:
-    store.save_user_props("alice", {"name": "Alice", "lang": "fr"})
-    assert store.save_user_props("alice", {"lang": "es"}) == {"name": "Alice", "lang": "es"}
-    assert store.get_user_props("bob") == {}
-    store.evict_user_props("alice", "name")
-    assert store.get_user_props("alice") == {"lang": "es"}
-    clock.advance(TTL + 1)
-    assert store.get_user_props("alice") == {}
-    assert store.save_user_props("alice", {"x": 1}) == {"x": 1}
 
 
 # -- redaction ------------------------------------------------------------------------------------------
@@ -373,3 +390,162 @@ def test_concurrent_appends_keep_every_message_exactly_once(make_store, policy: 
     contents = [m.content for m in store.last_messages(ALICE, 100)]
     assert sorted(contents) == sorted(f"w{w}-m{i}" for w in range(writers) for i in range(per_writer))
     assert [m.seq for m in store.last_messages(ALICE, 100)] == list(range(1, writers * per_writer + 1))
+
+
+# -- TTL: a head not rewritten every turn never expires under a live session ------------------------
+
+
+def test_ttl_never_deletes_the_head_of_a_session_kept_alive_by_turns(store: SessionStore, clock: Clock, sweep) -> None:
+    store.create(ALICE, state={"name": "Ana"})
+    for i in range(8):  # 8 turns 0.4 TTL apart: 3.2 TTLs, far past the head's first lifetime
+        clock.advance(TTL * 0.4)
+        store.append(ALICE, [user(f"m{i}")])
+        sweep()
+        session = store.get(ALICE)
+        assert session is not None, f"session lost after turn {i}"
+        assert session.state == {"name": "Ana"}
+        assert session.message_count == i + 1
+    clock.advance(TTL - 5)
+    sweep()
+    assert [m.content for m in store.last_messages(ALICE, 2)] == ["m7"]
+    clock.advance(10)
+    sweep()
+    assert store.get(ALICE) is None
+    assert store.append(ALICE, [user("new")]).session.message_count == 1
+
+
+def test_a_session_kept_alive_by_state_writes_survives_its_turns_expiring(
+    store: SessionStore, clock: Clock, sweep
+) -> None:
+    store.append(ALICE, [user("one"), bot("two")])
+    for _ in range(4):
+        clock.advance(TTL * 0.6)
+        store.save(ALICE, "seen", True)
+        sweep()
+    session = store.get(ALICE)
+    assert session is not None
+    assert store.last_messages(ALICE, 5) == []
+    result = store.append(ALICE, [user("three")])
+    assert result.messages[0].seq == 3  # counters survive the turns' expiry
+    assert [m.content for m in store.last_messages(ALICE, 5)] == ["three"]
+
+
+# -- namespaces: channels and actors are disjoint key spaces ------------------------------------------
+
+NASTY = ["lex:BOT1", "a#b", "a:b", "a/b", "ünï#:/çødé😀", "A1:x", "1:x", "x"]
+
+
+def test_no_actor_or_session_id_string_crosses_channels_or_actors(store: SessionStore) -> None:
+    refs = []
+    for channel in ("api", "lex", "direct"):
+        for actor in NASTY:
+            for session_id in ("s", "1:s"):
+                refs.append(SessionRef.of(actor, session_id, channel))
+    for index, ref in enumerate(refs):
+        store.append(ref, [user(f"owner {index}")], state=StatePatch.of({"owner": index}))
+    for index, ref in enumerate(refs):
+        loaded = store.load(ref, last=5)
+        assert loaded is not None
+        assert [m.content for m in loaded.recent] == [f"owner {index}"]
+        assert loaded.session.state == {"owner": index}
+        assert loaded.session.channel == ref.channel
+    lex = SessionRef.lex("BOT1", "s")  # what the old ``lex:<botId>`` actor trick let an HTTP sub reach
+    store.append(lex, [user("lex only")], state=StatePatch.of({"visits": 1}))
+    assert store.get(SessionRef.of("lex:BOT1", "s")).state == {"owner": 0}
+    assert store.delete(SessionRef.of("lex:BOT1", "s", "api")) is True
+    assert [m.content for m in store.last_messages(lex, 5)] == ["lex only"]
+    assert store.get(lex).state == {"visits": 1}
+
+
+# -- paging honours the backend's 1 MB read page --------------------------------------------------------
+
+
+def test_every_message_of_huge_messages_is_reachable_through_cursors(store: SessionStore) -> None:
+    big = "😀" * 4000  # 16,000 bytes each: 50 turns of two are over 1.5 MB, past one 1 MB Query page
+    for i in range(40):
+        store.append(ALICE, [user(f"{i:02d}u{big}"), bot(f"{i:02d}a{big}")])
+    seen: list[int] = []
+    page = store.page_messages(ALICE, limit=100)
+    while True:
+        assert page.messages, "no page is empty while older messages exist"
+        seen = [m.seq for m in page.messages] + seen
+        if page.next_cursor is None:
+            break
+        page = store.page_messages(ALICE, limit=100, cursor=page.next_cursor)
+    assert seen == list(range(1, 81))
+    assert store.get(ALICE).event_count == 80
+
+
+# -- idempotency window ---------------------------------------------------------------------------------
+
+
+def test_request_ids_are_remembered_for_the_window_not_a_count(make_store, clock: Clock) -> None:
+    store = make_store(StorePolicy(ttl_seconds=TTL, now=clock, idempotency_seconds=2 * TTL))
+    store.append(ALICE, [user("pay"), bot("paid")], request_id="key-1", fingerprint="f1")
+    for i in range(30):  # many later turns: the request left the recent window long ago
+        store.append(ALICE, [user(f"q{i}"), bot(f"a{i}")], request_id=f"other-{i}")
+    with pytest.raises(DuplicateRequest) as dup:
+        store.append(ALICE, [user("pay"), bot("paid twice")], request_id="key-1", fingerprint="f1")
+    assert [m.content for m in store.replay(ALICE, dup.value.record)] == ["pay", "paid"]
+    assert store.find_request(ALICE, "key-1", fingerprint="f1").turn == 1
+    with pytest.raises(IdempotencyKeyReused):
+        store.append(ALICE, [user("refund")], request_id="key-1", fingerprint="f2")
+    with pytest.raises(IdempotencyKeyReused):
+        store.find_request(ALICE, "key-1", fingerprint="f2")
+    assert store.get(ALICE).event_count == 62  # nothing appended by the refused ones
+    clock.advance(2 * TTL - 100)
+    store.append(ALICE, [user("still here")])
+    assert store.find_request(ALICE, "key-1", fingerprint="f1") is not None
+    clock.advance(101)
+    assert store.find_request(ALICE, "key-1", fingerprint="f2") is None  # window over: the key is free again
+    store.append(ALICE, [user("new use")], request_id="key-1", fingerprint="f2")
+
+
+def test_without_a_request_id_nothing_is_remembered(store: SessionStore) -> None:
+    store.append(ALICE, [user("a")])
+    store.append(ALICE, [user("a")])
+    assert store.get(ALICE).message_count == 2
+
+
+# -- many writers on one session ----------------------------------------------------------------------
+
+
+def test_eight_writers_times_25_turns_exact_count_no_duplicates(make_store, policy: StorePolicy, backend: str) -> None:
+    if backend == "moto":
+        pytest.skip("moto's in-process backend is not thread-safe; DynamoDB Local covers the real adapter")
+    writers, per_writer = 8, 25
+    written: list[str] = []
+    refused: list[BaseException] = []
+    lock = threading.Lock()
+
+    def write(worker: int) -> None:
+        own = make_store(policy)
+        for i in range(per_writer):
+            text = f"w{worker}-t{i}"
+            try:
+                own.append(ALICE, [user(text), bot(f"re {text}")])
+            except ConflictError as exc:
+                with lock:
+                    refused.append(exc)
+            except BaseException as exc:  # surfaced below
+                with lock:
+                    refused.append(exc)
+            else:
+                with lock:
+                    written.append(text)
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(isinstance(exc, ConflictError) for exc in refused), refused[:3]
+    assert len(written) + len(refused) == writers * per_writer
+    store = make_store(policy)
+    session = store.get(ALICE)
+    assert session.message_count == len(written)
+    history = store.last_messages(ALICE, 2 * writers * per_writer)
+    users = [m.content for m in history if m.role == "user"]
+    assert sorted(users) == sorted(written)  # every acknowledged turn exactly once, nothing refused stored
+    assert [m.seq for m in history] == list(range(1, 2 * len(written) + 1))
+    assert [m.content for m in history[1::2]] == [f"re {u}" for u in users]  # each turn's messages together

@@ -27,6 +27,25 @@ class ConflictError(ChatSessionError):
     """A concurrent writer kept winning; the write was not applied after all retries."""
 
 
+class StaleState(ConflictError):
+    """The state a write was computed from changed meanwhile; nothing was written.
+
+    ``session`` is the session as it is now: re-run the turn on it (the turn is the transaction).
+    """
+
+    def __init__(self, session: object) -> None:
+        super().__init__("the session state changed since it was read; re-run the turn on the fresh state")
+        self.session = session
+
+
+class IdempotencyKeyReused(ChatSessionError):
+    """An idempotency key (request id) was reused with a different request body; nothing was written."""
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__("this idempotency key was already used with a different request")
+        self.request_id = request_id
+
+
 class DuplicateRequest(ChatSessionError):
     """The request id was already applied to this session; nothing was written again."""
 

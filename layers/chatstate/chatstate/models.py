@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Layout version of stored items (2: one item per turn, head + state item, idempotency records)."""
 
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@\-]+$")]
 """Session ids: 1..128 characters of letters, digits and ``. _ : @ -`` (never ``#``)."""
@@ -20,6 +21,11 @@ StateKey = Annotated[str, StringConstraints(min_length=1, max_length=255, patter
 """Keys of per-session state, global entries and user props."""
 
 Role = Literal["user", "assistant", "system", "tool"]
+
+Channel = Literal["api", "lex", "direct"]
+"""Where a session lives: the HTTP API (actor = JWT ``sub``), a Lex bot (actor = bot id) or a direct
+invoke (actor = the caller-supplied id). Channels are disjoint key spaces in the store: no actor or
+session id string can address another channel's sessions."""
 
 T = TypeVar("T")
 
@@ -34,17 +40,27 @@ def utc_now() -> datetime:
 
 
 class SessionRef(BaseModel):
-    """Which session: the owning actor and the session id. Every session operation takes one."""
+    """Which session: the channel, the owning actor and the session id. Every session operation takes one."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     actor_id: ActorId
     session_id: SessionId
+    channel: Channel = "api"
 
     @classmethod
-    def of(cls, actor_id: str, session_id: str) -> SessionRef:
+    def of(cls, actor_id: str, session_id: str, channel: Channel = "api") -> SessionRef:
         """Build a ref, validating both ids (raises ``pydantic.ValidationError``)."""
-        return cls(actor_id=_ACTOR_ID.validate_python(actor_id), session_id=_SESSION_ID.validate_python(session_id))
+        return cls(
+            actor_id=_ACTOR_ID.validate_python(actor_id),
+            session_id=_SESSION_ID.validate_python(session_id),
+            channel=channel,
+        )
+
+    @classmethod
+    def lex(cls, bot_id: str, session_id: str) -> SessionRef:
+        """The ref of a Lex V2 conversation: channel ``lex``, actor = the bot id."""
+        return cls.of(bot_id, session_id, "lex")
 
 
 class NewMessage(BaseModel):
@@ -74,15 +90,19 @@ class Message(BaseModel):
 
 
 class RequestRecord(BaseModel):
-    """What an applied request id wrote, so that a retry can be answered without writing again."""
+    """What an applied request id wrote, so that a retry inside the window is answered without writing again."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     request_id: str
+    incarnation: int = 0
+    turn: int = Field(default=0, ge=0, description="The turn the request wrote.")
     first_seq: int
     last_seq: int
     message_count: int
     applied_at: datetime
+    expires_at: datetime | None = None
+    fingerprint: str | None = Field(default=None, description="Digest of the request body the key was first used with.")
 
 
 class Session(BaseModel):
@@ -92,22 +112,27 @@ class Session(BaseModel):
 
     session_id: SessionId
     actor_id: ActorId
-    channel: str = "api"
+    channel: Channel = "api"
     created_at: datetime
     updated_at: datetime
     expires_at: datetime
     message_count: int = Field(default=0, ge=0, description="Messages with role 'user'.")
     event_count: int = Field(default=0, ge=0, description="All messages; also the last sequence number.")
-    version: int = Field(default=1, ge=1, description="Bumped on every write; optimistic-concurrency token.")
+    turns: int = Field(
+        default=0, ge=0, description="Turns written (each turn is one stored item); the newest turn's number."
+    )
+    version: int = Field(default=1, ge=1, description="State version: bumped on every state change (optimistic lock).")
     incarnation: int = Field(default=0, description="Distinguishes a re-created session from an earlier one.")
     schema_version: int = SCHEMA_VERSION
     state: dict[str, Any] = Field(default_factory=dict)
-    requests: dict[str, RequestRecord] = Field(default_factory=dict, description="Recently applied request ids.")
+    head_expires_at: datetime | None = Field(
+        default=None, exclude=True, description="Store bookkeeping: when TTL may delete the head item."
+    )
 
     @property
     def ref(self) -> SessionRef:
         """The ref that addresses this session."""
-        return SessionRef(actor_id=self.actor_id, session_id=self.session_id)
+        return SessionRef(actor_id=self.actor_id, session_id=self.session_id, channel=self.channel)
 
     def get(self, key: str, model: type[T] | None = None, default: Any = None) -> Any:
         """Typed read of one state value: validated as ``model`` when given, else the raw JSON value."""
@@ -169,7 +194,7 @@ class GlobalEntry(BaseModel):
     key: StateKey
     value: Any
     updated_at: datetime
-    expires_at: datetime
+    expires_at: datetime | None = None
 
 
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}

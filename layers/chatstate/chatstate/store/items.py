@@ -1,21 +1,24 @@
-"""How sessions and messages are laid out as DynamoDB items (pure functions, no boto3).
+"""How sessions are laid out as DynamoDB items (pure functions, no boto3). Schema version 2.
 
-One table, keys ``pk``/``sk`` (strings), TTL attribute ``expires_at`` (epoch seconds):
+One table, keys ``pk``/``sk`` (strings), TTL attribute ``expires_at`` (epoch seconds). A session is
+one partition:
 
-==========================  ==================================  ==============================
-item                        pk                                  sk
-==========================  ==================================  ==============================
-session metadata + state    ``S#<actor>#<session_id>``          ``SESSION``
-message                     ``S#<actor>#<session_id>``          ``MSG#<incarnation>#<seq>``
-global entry                ``G#<key>``                         ``GLOBAL``
-an actor's props            ``U#<actor>``                       ``PROPS``
-==========================  ==================================  ==============================
+=====================  ====================================  =====================================
+item                   ``sk``                                written
+=====================  ====================================  =====================================
+head + typed state     ``~``                                 on create, state change, TTL refresh
+one turn               ``t<incarnation:11><turn:5>`` base 62  once per turn, ``attribute_not_exists``
+idempotency record     ``k<request id>``                     with the turn that used the key
+=====================  ====================================  =====================================
 
-``SESSION`` sorts after every ``MSG#`` key, so one descending Query returns the metadata and then
-the newest messages: loading a session with its last k messages is a single request. Session ids
-never contain ``#``, so the actor/session split is unambiguous. The incarnation (creation time in
-microseconds plus random digits) separates a re-created session from leftovers of a deleted or expired one.
-State values are stored as JSON strings (no float/Decimal issues, exact round trips).
+``~`` sorts above every ``t…`` key and ``t…`` above every ``k…`` key, so one descending Query returns
+the head, then the newest turns: a load is a single request. The turn number in the sort key is the
+optimistic lock. Attribute names are one or two letters: every byte of every item read counts.
+
+Partition keys are structural namespaces: ``<tag><len(actor)>:<actor><session id>`` with one tag
+per channel (``A`` HTTP API, ``L`` Lex, ``D`` direct invoke), ``U<user id>`` for user props and
+``G<key>`` for global entries. The tag and the length prefix make the encoding injective: no actor
+or session id, whatever characters it holds, can address another channel's or actor's items.
 """
 
 from __future__ import annotations
@@ -24,42 +27,79 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from chatstate.models import SCHEMA_VERSION, Message, RequestRecord, Session, SessionRef
+from chatstate.models import SCHEMA_VERSION, Message, RequestRecord, SessionRef
+from chatstate.store.capacity import MAX_ITEM_BYTES, item_size
+from chatstate.store.records import Head, Turn
 
-SESSION_SK = "SESSION"
-MESSAGE_PREFIX = "MSG#"
-GLOBAL_SK = "GLOBAL"
-PROPS_SK = "PROPS"
-MAX_ITEM_BYTES = 400 * 1024
-SEQ_DIGITS = 10
-INCARNATION_DIGITS = 20
+__all__ = ["MAX_ITEM_BYTES", "item_size"]
+
+HEAD_SK = "~"
+TURN_PREFIX = "t"
+REQUEST_PREFIX = "k"
+TTL_ATTRIBUTE = "expires_at"
+CHANNEL_TAGS = {"api": "A", "lex": "L", "direct": "D"}
+USER_TAG = "U"
+GLOBAL_TAG = "G"
+INCARNATION_WIDTH = 11
+TURN_WIDTH = 5
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # ASCII order: sorts like the numbers
+MAX_TURN = 62**TURN_WIDTH - 1
+_ROLE_CODES = {"user": "u", "assistant": "a", "system": "s", "tool": "t"}
+_ROLES = {code: role for role, code in _ROLE_CODES.items()}
 
 Item = dict[str, dict[str, Any]]
 
 
+def _b62(number: int, width: int) -> str:
+    if number < 0 or number >= 62**width:
+        raise ValueError(f"{number} does not fit {width} base-62 digits")
+    digits = []
+    for _ in range(width):
+        number, rest = divmod(number, 62)
+        digits.append(_B62[rest])
+    return "".join(reversed(digits))
+
+
+def _from_b62(text: str) -> int:
+    value = 0
+    for char in text:
+        value = value * 62 + _B62.index(char)
+    return value
+
+
 def session_pk(ref: SessionRef) -> str:
-    """Partition key of a session's items."""
-    return f"S#{ref.actor_id}#{ref.session_id}"
+    """Partition key of a session: channel tag, length-prefixed actor, session id."""
+    return f"{CHANNEL_TAGS[ref.channel]}{len(ref.actor_id)}:{ref.actor_id}{ref.session_id}"
 
 
-def message_sk(incarnation: int, seq: int) -> str:
-    """Sort key of a message: incarnation first, then the zero-padded sequence number."""
-    return f"{MESSAGE_PREFIX}{incarnation:0{INCARNATION_DIGITS}d}#{seq:0{SEQ_DIGITS}d}"
-
-
-def incarnation_prefix(incarnation: int) -> str:
-    """Sort-key prefix shared by every message of one incarnation."""
-    return f"{MESSAGE_PREFIX}{incarnation:0{INCARNATION_DIGITS}d}#"
+def user_pk(user_id: str) -> str:
+    """Partition key of a user's props."""
+    return f"{USER_TAG}{user_id}"
 
 
 def global_pk(key: str) -> str:
     """Partition key of a global entry."""
-    return f"G#{key}"
+    return f"{GLOBAL_TAG}{key}"
 
 
-def props_pk(actor_id: str) -> str:
-    """Partition key of an actor's props."""
-    return f"U#{actor_id}"
+def turn_sk(incarnation: int, number: int) -> str:
+    """Sort key of a turn: incarnation, then turn number, both fixed-width base 62."""
+    return f"{TURN_PREFIX}{_b62(incarnation, INCARNATION_WIDTH)}{_b62(number, TURN_WIDTH)}"
+
+
+def incarnation_prefix(incarnation: int) -> str:
+    """Sort-key prefix shared by every turn of one incarnation."""
+    return f"{TURN_PREFIX}{_b62(incarnation, INCARNATION_WIDTH)}"
+
+
+def request_sk(request_id: str) -> str:
+    """Sort key of an idempotency record."""
+    return f"{REQUEST_PREFIX}{request_id}"
+
+
+def key(pk: str, sk: str) -> Item:
+    """A primary key in the low-level form."""
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
 def epoch_seconds(moment: datetime) -> int:
@@ -67,178 +107,176 @@ def epoch_seconds(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-def _ms(moment: datetime) -> str:
-    return str(int(moment.timestamp() * 1000))
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
 
 
-def _from_ms(value: str) -> datetime:
-    return datetime.fromtimestamp(int(value) / 1000, UTC)
+def _ms(moment: datetime) -> dict[str, str]:
+    return {"N": str(int(moment.timestamp() * 1000))}
 
 
-def _from_s(value: str) -> datetime:
-    return datetime.fromtimestamp(int(value), UTC)
+def _from_ms(value: dict[str, str]) -> datetime:
+    return datetime.fromtimestamp(int(value["N"]) / 1000, UTC)
+
+
+def _from_s(value: dict[str, str]) -> datetime:
+    return datetime.fromtimestamp(int(value["N"]), UTC)
 
 
 def dump_json(value: Any) -> str:
-    """Compact JSON text for a state value."""
+    """Compact JSON text (state values, props)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def session_to_item(session: Session) -> Item:
-    """Full metadata item of a session."""
-    ref = session.ref
-    item: Item = {
-        "pk": {"S": session_pk(ref)},
-        "sk": {"S": SESSION_SK},
-        "actor": {"S": session.actor_id},
-        "sid": {"S": session.session_id},
-        "channel": {"S": session.channel},
-        "created": {"N": _ms(session.created_at)},
-        "updated": {"N": _ms(session.updated_at)},
-        "expires_at": {"N": str(epoch_seconds(session.expires_at))},
-        "mc": {"N": str(session.message_count)},
-        "ec": {"N": str(session.event_count)},
-        "ver": {"N": str(session.version)},
-        "inc": {"N": str(session.incarnation)},
-        "sv": {"N": str(session.schema_version)},
-        "state": {"M": {key: {"S": dump_json(value)} for key, value in session.state.items()}},
-    }
-    if session.requests:
-        item["reqs"] = {
-            "M": {
-                rid: {
-                    "M": {
-                        "f": {"N": str(rec.first_seq)},
-                        "l": {"N": str(rec.last_seq)},
-                        "c": {"N": str(rec.message_count)},
-                        "t": {"N": _ms(rec.applied_at)},
-                    }
-                }
-                for rid, rec in session.requests.items()
-            }
-        }
-    return item
-
-
-def item_to_session(item: Item) -> Session:
-    """Parse a metadata item (raises ``ValueError``/``KeyError`` on a corrupt item)."""
-    requests = {
-        rid: RequestRecord(
-            request_id=rid,
-            first_seq=int(rec["M"]["f"]["N"]),
-            last_seq=int(rec["M"]["l"]["N"]),
-            message_count=int(rec["M"]["c"]["N"]),
-            applied_at=_from_ms(rec["M"]["t"]["N"]),
-        )
-        for rid, rec in item.get("reqs", {}).get("M", {}).items()
-    }
-    return Session.model_construct(
-        session_id=item["sid"]["S"],
-        actor_id=item["actor"]["S"],
-        channel=item["channel"]["S"],
-        created_at=_from_ms(item["created"]["N"]),
-        updated_at=_from_ms(item["updated"]["N"]),
-        expires_at=_from_s(item["expires_at"]["N"]),
-        message_count=int(item["mc"]["N"]),
-        event_count=int(item["ec"]["N"]),
-        version=int(item["ver"]["N"]),
-        incarnation=int(item["inc"]["N"]),
-        schema_version=int(item.get("sv", {}).get("N", SCHEMA_VERSION)),
-        state={key: json.loads(value["S"]) for key, value in item.get("state", {}).get("M", {}).items()},
-        requests=requests,
-    )
-
-
-def message_to_item(ref: SessionRef, incarnation: int, message: Message, expires_at: datetime) -> Item:
-    """A message item; it expires with the session as it was when the message was written."""
-    item: Item = {
-        "pk": {"S": session_pk(ref)},
-        "sk": {"S": message_sk(incarnation, message.seq)},
-        "seq": {"N": str(message.seq)},
-        "role": {"S": message.role},
-        "text": {"S": message.content},
-        "ts": {"N": _ms(message.created_at)},
-        "expires_at": {"N": str(epoch_seconds(expires_at))},
-    }
-    if message.redacted is not None:
-        item["redacted"] = {"S": message.redacted}
-    return item
-
-
-def item_to_message(item: Item) -> Message:
-    """Parse a message item."""
-    redacted = item.get("redacted")
-    return Message.model_construct(
-        seq=int(item["seq"]["N"]),
-        role=item["role"]["S"],
-        content=item["text"]["S"],
-        created_at=_from_ms(item["ts"]["N"]),
-        redacted=redacted["S"] if redacted else None,
-    )
-
-
-def item_incarnation(item: Item) -> int:
-    """The incarnation encoded in a message item's sort key."""
-    return int(item["sk"]["S"][len(MESSAGE_PREFIX) : len(MESSAGE_PREFIX) + INCARNATION_DIGITS])
-
-
-def item_expired(item: Item, now: datetime) -> bool:
-    """True when the item's ``expires_at`` has passed (TTL may not have deleted it yet)."""
-    expires = item.get("expires_at")
+def expired(item: Item, now: datetime) -> bool:
+    """True when the item's TTL attribute has passed (TTL deletion may not have happened yet)."""
+    expires = item.get(TTL_ATTRIBUTE)
     return expires is not None and int(expires["N"]) <= epoch_seconds(now)
 
 
-def json_map_item(
-    pk: str, sk: str, attribute: str, values: dict[str, Any], expires_at: datetime, now: datetime
-) -> Item:
-    """An item holding a map of JSON-encoded values (global entries, user props)."""
+# -- head -------------------------------------------------------------------------------------------
+def head_to_item(ref: SessionRef, head: Head) -> Item:
+    """The head item: created ``c``, updated ``u``, incarnation ``i``, state version ``v`` and JSON ``s``,
+    counters as of this write (``n`` turns, ``e`` events, ``m`` user messages), schema ``z``."""
+    item: Item = {
+        **key(session_pk(ref), HEAD_SK),
+        "c": _ms(head.created_at),
+        "u": _ms(head.updated_at),
+        "i": _n(head.incarnation),
+        "v": _n(head.version),
+        "n": _n(head.turns),
+        "e": _n(head.event_count),
+        "m": _n(head.message_count),
+        "z": _n(head.schema_version),
+        TTL_ATTRIBUTE: _n(epoch_seconds(head.expires_at)),
+    }
+    if head.state:
+        item["s"] = {"S": dump_json(head.state)}
+    return item
+
+
+def item_to_head(item: Item) -> Head:
+    """Parse a head item (raises ``KeyError``/``ValueError`` on a corrupt one)."""
+    return Head(
+        incarnation=int(item["i"]["N"]),
+        created_at=_from_ms(item["c"]),
+        updated_at=_from_ms(item["u"]),
+        expires_at=_from_s(item[TTL_ATTRIBUTE]),
+        version=int(item["v"]["N"]),
+        state=json.loads(item["s"]["S"]) if "s" in item else {},
+        turns=int(item["n"]["N"]),
+        event_count=int(item["e"]["N"]),
+        message_count=int(item["m"]["N"]),
+        schema_version=int(item.get("z", {"N": SCHEMA_VERSION})["N"]),
+    )
+
+
+# -- turns ------------------------------------------------------------------------------------------
+def turn_to_item(ref: SessionRef, incarnation: int, turn: Turn) -> Item:
+    """A turn item: messages ``m`` (role letter + text), redacted forms ``x`` (by index), counters
+    after the turn ``e``/``c``, written at ``t``, request id ``r``."""
+    item: Item = {
+        **key(session_pk(ref), turn_sk(incarnation, turn.number)),
+        "m": {"L": [{"S": _ROLE_CODES[m.role] + m.content} for m in turn.messages]},
+        "e": _n(turn.event_count),
+        "c": _n(turn.message_count),
+        "t": _ms(turn.created_at),
+        TTL_ATTRIBUTE: _n(epoch_seconds(turn.expires_at)),
+    }
+    redacted = {str(i): {"S": m.redacted} for i, m in enumerate(turn.messages) if m.redacted is not None}
+    if redacted:
+        item["x"] = {"M": redacted}
+    if turn.request_id is not None:
+        item["r"] = {"S": turn.request_id}
+    return item
+
+
+def is_turn_of(item: Item, incarnation: int) -> bool:
+    """True when ``item`` is a turn of ``incarnation``."""
+    return item["sk"]["S"].startswith(incarnation_prefix(incarnation))
+
+
+def item_to_turn(item: Item) -> Turn:
+    """Parse a turn item; message sequence numbers follow from the event count."""
+    texts = [value["S"] for value in item["m"]["L"]]
+    redacted = {int(i): value["S"] for i, value in item.get("x", {}).get("M", {}).items()}
+    event_count = int(item["e"]["N"])
+    created = _from_ms(item["t"])
+    first = event_count - len(texts) + 1
+    messages = tuple(
+        Message.model_construct(
+            seq=first + i, role=_ROLES[text[0]], content=text[1:], created_at=created, redacted=redacted.get(i)
+        )
+        for i, text in enumerate(texts)
+    )
+    return Turn(
+        number=_from_b62(item["sk"]["S"][-TURN_WIDTH:]),
+        messages=messages,
+        event_count=event_count,
+        message_count=int(item["c"]["N"]),
+        created_at=created,
+        expires_at=_from_s(item[TTL_ATTRIBUTE]),
+        request_id=item["r"]["S"] if "r" in item else None,
+    )
+
+
+# -- idempotency records ----------------------------------------------------------------------------
+def request_to_item(ref: SessionRef, record: RequestRecord) -> Item:
+    """An idempotency record: incarnation ``i``, turn ``n``, seq range ``f``..``l``, count ``c``,
+    applied ``a``, body fingerprint ``h``."""
+    assert record.expires_at is not None
+    item: Item = {
+        **key(session_pk(ref), request_sk(record.request_id)),
+        "i": _n(record.incarnation),
+        "n": _n(record.turn),
+        "f": _n(record.first_seq),
+        "l": _n(record.last_seq),
+        "c": _n(record.message_count),
+        "a": _ms(record.applied_at),
+        TTL_ATTRIBUTE: _n(epoch_seconds(record.expires_at)),
+    }
+    if record.fingerprint is not None:
+        item["h"] = {"S": record.fingerprint}
+    return item
+
+
+def item_to_request(item: Item) -> RequestRecord:
+    """Parse an idempotency record."""
+    return RequestRecord.model_construct(
+        request_id=item["sk"]["S"][len(REQUEST_PREFIX) :],
+        incarnation=int(item["i"]["N"]),
+        turn=int(item["n"]["N"]),
+        first_seq=int(item["f"]["N"]),
+        last_seq=int(item["l"]["N"]),
+        message_count=int(item["c"]["N"]),
+        applied_at=_from_ms(item["a"]),
+        expires_at=_from_s(item[TTL_ATTRIBUTE]),
+        fingerprint=item["h"]["S"] if "h" in item else None,
+    )
+
+
+# -- props and global entries -------------------------------------------------------------------------
+PROP_PREFIX = "p."
+"""Each prop is its own attribute (``p.<name>``, JSON text), so one UpdateItem merges fields atomically."""
+
+
+def prop_attribute(name: str) -> str:
+    """The attribute holding one prop."""
+    return PROP_PREFIX + name
+
+
+def read_props(item: Item) -> dict[str, Any]:
+    """The props of a props item."""
     return {
-        "pk": {"S": pk},
-        "sk": {"S": sk},
-        attribute: {"M": {key: {"S": dump_json(value)} for key, value in values.items()}},
-        "updated": {"N": _ms(now)},
-        "expires_at": {"N": str(epoch_seconds(expires_at))},
+        name[len(PROP_PREFIX) :]: json.loads(value["S"]) for name, value in item.items() if name.startswith(PROP_PREFIX)
     }
 
 
-def read_json_map(item: Item, attribute: str) -> dict[str, Any]:
-    """The JSON values of a map attribute written by ``json_map_item``."""
-    return {key: json.loads(value["S"]) for key, value in item.get(attribute, {}).get("M", {}).items()}
+def updated_at(item: Item) -> datetime:
+    """``u`` (updated, ms) of a props or global item."""
+    return _from_ms(item["u"])
 
 
-def item_updated(item: Item) -> datetime:
-    """``updated`` timestamp of an item."""
-    return _from_ms(item["updated"]["N"])
-
-
-def item_expires(item: Item) -> datetime:
-    """``expires_at`` of an item as a datetime."""
-    return _from_s(item["expires_at"]["N"])
-
-
-def _value_size(value: dict[str, Any]) -> int:
-    # DynamoDB item size rules: strings/binary by UTF-8 length, numbers ~1 byte per 2 digits + 1,
-    # maps and lists 3 bytes of overhead plus 1 per element, booleans and nulls 1 byte.
-    ((kind, inner),) = value.items()
-    if kind == "S":
-        return len(inner.encode("utf-8"))
-    if kind == "N":
-        return (len(inner.lstrip("-").replace(".", "")) + 1) // 2 + 1
-    if kind == "B":
-        return len(inner)
-    if kind in ("BOOL", "NULL"):
-        return 1
-    if kind == "M":
-        return 3 + sum(len(k.encode("utf-8")) + _value_size(v) + 1 for k, v in inner.items())
-    if kind == "L":
-        return 3 + sum(_value_size(v) + 1 for v in inner)
-    if kind in ("SS", "BS"):
-        return sum(len(v.encode("utf-8") if isinstance(v, str) else v) for v in inner)
-    if kind == "NS":
-        return sum((len(v) + 1) // 2 + 1 for v in inner)
-    raise ValueError(f"unknown DynamoDB type {kind!r}")
-
-
-def item_size(item: Item) -> int:
-    """Bytes DynamoDB counts for an item (attribute names plus values), a close upper estimate."""
-    return sum(len(name.encode("utf-8")) + _value_size(value) for name, value in item.items())
+def expires_at(item: Item) -> datetime | None:
+    """The TTL attribute of an item as a datetime (``None`` when it never expires)."""
+    return _from_s(item[TTL_ATTRIBUTE]) if TTL_ATTRIBUTE in item else None

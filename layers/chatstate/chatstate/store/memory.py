@@ -1,252 +1,121 @@
 """``InMemorySessionStore``: the in-process twin of the DynamoDB adapter, for tests and local use.
 
-It keeps items as DynamoDB would (expired items linger until read, deleted sessions leave no
-trace), applies the same transitions (``chatstate.store.logic``) and the same 400 KB item limit,
-and passes the same contract tests. Thread-safe; not shared across processes.
+Only the backend primitives live here, as dict operations under one lock; the algorithm is
+``BaseSessionStore``'s, so the twin cannot drift from the DynamoDB adapter. Records linger after
+they expire (as TTL deletion lags), and the base checks expiry on every read. Thread-safe; not
+shared across processes.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from dataclasses import replace
 
-from chatstate.exceptions import InvalidCursor, SessionExists, SessionNotFound
-from chatstate.models import (
-    AppendResult,
-    GlobalEntry,
-    LoadedSession,
-    Message,
-    MessagePage,
-    NewMessage,
-    Session,
-    SessionRef,
-    StatePatch,
-    to_jsonable,
-)
-from chatstate.store import items, logic
-from chatstate.store.port import SessionStore, StorePolicy
+from chatstate.models import RequestRecord, SessionRef
+from chatstate.store import logic
+from chatstate.store.base import BaseSessionStore, WriteConflict
+from chatstate.store.port import StorePolicy
+from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
 
 
-def _snapshot(session: Session) -> Session:
-    """A copy callers may mutate without touching the stored session (cheaper than a deep model copy)."""
-    return session.model_copy(update={"state": copy.deepcopy(session.state), "requests": dict(session.requests)})
+def _copy(head: Head | None) -> Head | None:
+    """A head whose state callers may mutate without touching the stored one."""
+    return replace(head, state=copy.deepcopy(head.state)) if head is not None else None
 
 
-class InMemorySessionStore(SessionStore):
+class InMemorySessionStore(BaseSessionStore):
     """A ``SessionStore`` kept in process memory (never use it in a deployed function)."""
 
-    def __init__(self, policy: StorePolicy | None = None) -> None:
-        self.policy = policy or StorePolicy()
+    def __init__(self, policy: StorePolicy | None = None, **kwargs: int) -> None:
+        super().__init__(policy, **kwargs)
         self._lock = threading.RLock()
-        self._sessions: dict[SessionRef, Session] = {}
-        self._messages: dict[SessionRef, dict[tuple[int, int], tuple[Message, datetime]]] = {}
-        self._globals: dict[str, GlobalEntry] = {}
-        self._props: dict[str, tuple[dict[str, Any], datetime]] = {}
+        self._heads: dict[SessionRef, Head] = {}
+        self._turns: dict[SessionRef, dict[tuple[int, int], Turn]] = {}
+        self._requests: dict[SessionRef, dict[str, RequestRecord]] = {}
 
-    # -- helpers ----------------------------------------------------------------------------------
-    def _live(self, ref: SessionRef, now: datetime) -> Session | None:
-        session = self._sessions.get(ref)
-        return session if logic.is_live(session, now) else None
+    def _newest(self, ref: SessionRef, incarnation: int, below: int, limit: int) -> tuple[list[Turn], bool]:
+        numbers = sorted(
+            (number for inc, number in self._turns.get(ref, {}) if inc == incarnation and number < below),
+            reverse=True,
+        )
+        bucket = self._turns[ref] if numbers else {}
+        return [bucket[(incarnation, n)] for n in numbers[:limit]], len(numbers) > limit
 
-    def _require(self, ref: SessionRef, now: datetime) -> Session:
-        session = self._live(ref, now)
-        if session is None:
-            raise SessionNotFound(f"no live session {ref.session_id!r}")
-        return session
-
-    def _current_newest_first(self, ref: SessionRef, session: Session, now: datetime) -> list[Message]:
-        stored = self._messages.get(ref, {})
-        keys = sorted((k for k in stored if k[0] == session.incarnation), reverse=True)
-        return [stored[k][0] for k in keys if items.epoch_seconds(stored[k][1]) > items.epoch_seconds(now)]
-
-    # -- sessions ---------------------------------------------------------------------------------
-    def create(self, ref: SessionRef, *, channel: str = "api", state: Mapping[str, Any] | None = None) -> Session:
-        """Create a session, optionally preloaded with state."""
+    def _read(self, ref: SessionRef, turns: int) -> Snapshot:
         with self._lock:
-            now = logic.now_ms(self.policy)
-            if self._live(ref, now) is not None:
-                raise SessionExists(f"session {ref.session_id!r} already exists")
-            session = logic.new_session(
-                ref, policy=self.policy, now=now, channel=channel, state=state, previous=self._sessions.get(ref)
-            )
-            logic.check_session_size(session)
-            self._sessions[ref] = session
-            return _snapshot(session)
+            head = self._heads.get(ref)
+            if head is None:
+                return Snapshot(None)
+            found, more = self._newest(ref, head.incarnation, 1 << 62, turns)
+            return Snapshot(_copy(head), found, more)
 
-    def get(self, ref: SessionRef) -> Session | None:
-        """The live session or ``None``."""
+    def _read_turns(self, ref: SessionRef, incarnation: int, below: int, limit: int) -> tuple[list[Turn], bool]:
         with self._lock:
-            session = self._live(ref, logic.now_ms(self.policy))
-            return _snapshot(session) if session else None
+            return self._newest(ref, incarnation, below, limit)
 
-    def load(self, ref: SessionRef, *, last: int = 10) -> LoadedSession | None:
-        """The live session with its ``last`` most recent messages."""
+    def _get_head(self, ref: SessionRef) -> Head | None:
         with self._lock:
-            now = logic.now_ms(self.policy)
-            session = self._live(ref, now)
-            if session is None:
-                return None
-            recent = self._current_newest_first(ref, session, now)[:last] if last > 0 else []
-            return LoadedSession(session=_snapshot(session), recent=list(reversed(recent)))
+            return _copy(self._heads.get(ref))
 
-    def delete(self, ref: SessionRef) -> bool:
-        """Delete the session and its history."""
+    def _get_request(self, ref: SessionRef, request_id: str) -> RequestRecord | None:
         with self._lock:
-            live = self._live(ref, logic.now_ms(self.policy)) is not None
-            self._sessions.pop(ref, None)
-            self._messages.pop(ref, None)
-            return live
+            return self._requests.get(ref, {}).get(request_id)
 
-    # -- history ----------------------------------------------------------------------------------
-    def append(
+    def _write(
         self,
         ref: SessionRef,
-        messages: Sequence[NewMessage],
+        incarnation: int,
         *,
-        expected: Session | None = None,
-        state: StatePatch | None = None,
-        request_id: str | None = None,
-        channel: str = "api",
-        create: bool = True,
-    ) -> AppendResult:
-        """Append messages and merge a state patch atomically."""
+        turn: Turn | None = None,
+        head: HeadWrite | None = None,
+        request: RequestRecord | None = None,
+    ) -> None:
         with self._lock:
-            now = logic.now_ms(self.policy)
-            current = self._live(ref, now)
-            if current is None:
-                if not create:
-                    raise SessionNotFound(f"no live session {ref.session_id!r}")
-                current = logic.new_session(
-                    ref, policy=self.policy, now=now, channel=channel, previous=self._sessions.get(ref)
-                )
-                self._messages.pop(ref, None)
-            updated, stored = logic.plan_append(
-                current, messages, policy=self.policy, now=now, patch=state, request_id=request_id
-            )
-            logic.check_session_size(updated)
-            logic.check_message_sizes(ref, updated, stored)
-            self._sessions[ref] = updated
-            bucket = self._messages.setdefault(ref, {})
-            for message in stored:
-                bucket[(updated.incarnation, message.seq)] = (message, updated.expires_at)
-            return AppendResult(session=_snapshot(updated), messages=stored)
+            current = self._heads.get(ref)
+            failed = set()
+            if turn is not None and (incarnation, turn.number) in self._turns.get(ref, {}):
+                failed.add("turn")
+            if head is not None:
+                held = current.incarnation if current is not None else None
+                if head.mode == "create":
+                    ok = held == head.expect_incarnation
+                else:
+                    ok = held == head.head.incarnation and (
+                        head.mode == "touch" or current.version == head.expect_version  # type: ignore[union-attr]
+                    )
+                if not ok:
+                    failed.add("head")
+            if request is not None:
+                old = self._requests.get(ref, {}).get(request.request_id)
+                if old is not None and old.expires_at and logic.alive(old.expires_at, logic.now_ms(self.policy)):
+                    failed.add("request")
+            if failed:
+                raise WriteConflict(failed)
+            if head is not None:
+                if head.mode == "touch":
+                    assert current is not None
+                    new = head.head
+                    self._heads[ref] = replace(
+                        current,
+                        expires_at=new.expires_at,
+                        turns=new.turns,
+                        event_count=new.event_count,
+                        message_count=new.message_count,
+                    )
+                else:
+                    self._heads[ref] = _copy(head.head)  # type: ignore[assignment]
+            if turn is not None:
+                self._turns.setdefault(ref, {})[(incarnation, turn.number)] = turn
+            if request is not None:
+                self._requests.setdefault(ref, {})[request.request_id] = request
 
-    def last_messages(self, ref: SessionRef, k: int) -> list[Message]:
-        """The ``k`` most recent messages, oldest first."""
-        loaded = self.load(ref, last=k)
-        return loaded.recent if loaded else []
-
-    def page_messages(self, ref: SessionRef, *, limit: int = 20, cursor: str | None = None) -> MessagePage:
-        """Page through the history newest-first."""
-        logic.clamp_page_size(limit)
+    def _purge(self, ref: SessionRef, incarnation: int) -> bool:
         with self._lock:
-            now = logic.now_ms(self.policy)
-            session = self._require(ref, now)
-            newest_first = self._current_newest_first(ref, session, now)
-            if cursor is not None:
-                incarnation, before = logic.decode_cursor(ref, cursor)
-                if incarnation != session.incarnation:
-                    raise InvalidCursor("cursor was issued for an earlier session")
-                newest_first = [m for m in newest_first if m.seq < before]
-            page, next_cursor = logic.page_from_newest(ref, session.incarnation, newest_first[: limit + 1], limit)
-            return MessagePage(messages=page, next_cursor=next_cursor)
-
-    def messages_between(self, ref: SessionRef, first_seq: int, last_seq: int) -> list[Message]:
-        """Messages with ``first_seq <= seq <= last_seq``."""
-        with self._lock:
-            now = logic.now_ms(self.policy)
-            session = self._live(ref, now)
-            if session is None:
-                return []
-            newest_first = self._current_newest_first(ref, session, now)
-            return [m for m in reversed(newest_first) if first_seq <= m.seq <= last_seq]
-
-    # -- per-session state ------------------------------------------------------------------------
-    def update_state(self, ref: SessionRef, patch: StatePatch) -> Session:
-        """Merge a state patch into a live session."""
-        with self._lock:
-            now = logic.now_ms(self.policy)
-            current = self._require(ref, now)
-            updated = logic.plan_state_change(current, patch.apply_to(current.state), policy=self.policy, now=now)
-            logic.check_session_size(updated)
-            self._sessions[ref] = updated
-            return _snapshot(updated)
-
-    def clear(self, ref: SessionRef, *, retain: Iterable[str] = ()) -> Session:
-        """Remove every state key except those retained."""
-        keep = set(retain)
-        with self._lock:
-            now = logic.now_ms(self.policy)
-            current = self._require(ref, now)
-            state = {k: v for k, v in current.state.items() if k in keep}
-            updated = logic.plan_state_change(current, state, policy=self.policy, now=now)
-            self._sessions[ref] = updated
-            return _snapshot(updated)
-
-    # -- global entries ---------------------------------------------------------------------------
-    def save_global(self, key: str, value: Any, *, ttl_seconds: int | None = None) -> GlobalEntry:
-        """Save a cross-session entry."""
-        now = logic.now_ms(self.policy)
-        entry = GlobalEntry(
-            key=key,
-            value=to_jsonable(value),
-            updated_at=now,
-            expires_at=self.policy.expiry_from(now, ttl_seconds or self.policy.global_ttl_seconds),
-        )
-        item = items.json_map_item(
-            items.global_pk(key), items.GLOBAL_SK, "value", {"v": entry.value}, entry.expires_at, now
-        )
-        logic.check_item_size(item, f"global entry {key!r}")
-        with self._lock:
-            self._globals[key] = entry
-        return entry
-
-    def get_global_entry(self, key: str) -> GlobalEntry | None:
-        """A live cross-session entry or ``None``."""
-        with self._lock:
-            entry = self._globals.get(key)
-        now = logic.now_ms(self.policy)
-        if entry is None or items.epoch_seconds(entry.expires_at) <= items.epoch_seconds(now):
-            return None
-        return entry.model_copy(update={"value": copy.deepcopy(entry.value)})
-
-    def evict_global(self, key: str) -> None:
-        """Remove a cross-session entry."""
-        with self._lock:
-            self._globals.pop(key, None)
-
-    # -- per-user props ---------------------------------------------------------------------------
-    def _live_props(self, actor_id: str, now: datetime) -> dict[str, Any]:
-        props, expires = self._props.get(actor_id, ({}, now))
-        return dict(props) if items.epoch_seconds(expires) > items.epoch_seconds(now) else {}
-
-    def save_user_props(self, actor_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Merge props into an actor's props."""
-        with self._lock:
-            now = logic.now_ms(self.policy)
-            props = self._live_props(actor_id, now)
-            props.update({k: to_jsonable(v) for k, v in values.items()})
-            expires = self.policy.expiry_from(now)
-            item = items.json_map_item(items.props_pk(actor_id), items.PROPS_SK, "props", props, expires, now)
-            logic.check_item_size(item, "user props")
-            self._props[actor_id] = (props, expires)
-            return dict(props)
-
-    def get_user_props(self, actor_id: str) -> dict[str, Any]:
-        """All live props of an actor."""
-        with self._lock:
-            return self._live_props(actor_id, logic.now_ms(self.policy))
-
-    def evict_user_props(self, actor_id: str, *keys: str) -> None:
-        """Remove some props of an actor."""
-        with self._lock:
-            now = logic.now_ms(self.policy)
-            props = self._live_props(actor_id, now)
-            if not props:
-                return
-            for key in keys:
-                props.pop(key, None)
-            self._props[actor_id] = (props, self.policy.expiry_from(now))
+            head = self._heads.get(ref)
+            if head is None or head.incarnation != incarnation:
+                return False
+            del self._heads[ref]
+            self._turns.pop(ref, None)
+            self._requests.pop(ref, None)
+            return True

@@ -1,13 +1,20 @@
-"""The ``SessionStore`` port: what every storage adapter offers, with the same semantics.
+"""The ``SessionStore`` port: what every session storage adapter offers, with the same semantics.
 
-Adapters: ``DynamoDBSessionStore`` (production) and ``InMemorySessionStore`` (tests, local). Both pass
-``tests/contract``. Semantics every adapter honours:
+The algorithm is written once, in ``chatstate.store.base.BaseSessionStore``; adapters implement a
+few primitives: ``DynamoDBSessionStore`` (production) and ``InMemorySessionStore`` (tests, local).
+Both pass ``tests/contract``. Semantics every adapter honours:
 
-* A session is addressed by a ``SessionRef`` (actor + session id); an actor never sees another's.
-* Expiry is checked on every read: an item whose ``expires_at`` has passed is absent, whether or not
-  the backend has deleted it yet. Every write refreshes the session's ``expires_at``.
-* Appends are atomic (messages + metadata + state patch, all or nothing), gap-free in sequence and
-  safe under concurrent writers; a ``request_id`` already applied raises ``DuplicateRequest``.
+* A session is addressed by a ``SessionRef`` (channel + actor + session id); channels and actors
+  never see each other's sessions, whatever characters the ids hold.
+* Expiry is checked on every read: a session or message whose lifetime has passed is absent,
+  whether or not the backend has deleted it yet. Every write refreshes the session's lifetime.
+* Appends are atomic (one turn: its messages, and a state patch when given), gap-free in sequence
+  and safe under concurrent writers. A state patch computed from an ``expected`` session whose state
+  changed meanwhile raises ``StaleState`` (carrying the fresh session) instead of being applied.
+* A ``request_id`` already applied within the idempotency window raises ``DuplicateRequest``; the
+  same id with another body fingerprint raises ``IdempotencyKeyReused``.
+
+Cross-session values (global entries, user props) are a separate port: ``chatstate.store.props``.
 """
 
 from __future__ import annotations
@@ -20,15 +27,14 @@ from typing import Any, TypeVar
 
 from chatstate.models import (
     AppendResult,
-    GlobalEntry,
     LoadedSession,
     Message,
     MessagePage,
     NewMessage,
+    RequestRecord,
     Session,
     SessionRef,
     StatePatch,
-    adapter_for,
     utc_now,
 )
 
@@ -37,8 +43,8 @@ T = TypeVar("T")
 Redactor = Callable[[str], str]
 """Returns the redacted form of a message text (or the text unchanged)."""
 
-MAX_RECENT_REQUESTS = 16
-"""How many applied request ids a session remembers for idempotent retries."""
+IDEMPOTENCY_SECONDS = 86_400
+"""How long an applied request id (idempotency key) is remembered by default."""
 
 MAX_PAGE_SIZE = 100
 
@@ -51,12 +57,18 @@ class StorePolicy:
     now: Callable[[], datetime] = utc_now
     redactor: Redactor | None = None
     keep_original: bool = True
-    recent_requests: int = MAX_RECENT_REQUESTS
-    global_ttl_seconds: int | None = None
+    idempotency_seconds: int = IDEMPOTENCY_SECONDS
 
     def __post_init__(self) -> None:
         if self.ttl_seconds < 60:
             raise ValueError("ttl_seconds must be at least 60")
+        if self.idempotency_seconds < 1:
+            raise ValueError("idempotency_seconds must be positive")
+
+    @property
+    def head_slack_seconds(self) -> int:
+        """How much longer than the session the head item's TTL runs, so it is refreshed only now and then."""
+        return self.ttl_seconds // 2
 
     def expiry_from(self, moment: datetime, ttl_seconds: int | None = None) -> datetime:
         """The expiry of something written at ``moment``, truncated to whole seconds (TTL precision)."""
@@ -74,13 +86,13 @@ class StorePolicy:
 
 
 class SessionStore(ABC):
-    """Durable chat sessions: metadata, message history, per-session state, global entries, user props."""
+    """Durable chat sessions: metadata, per-session typed state and message history (one item per turn)."""
 
     policy: StorePolicy
 
     # -- sessions ---------------------------------------------------------------------------------
     @abstractmethod
-    def create(self, ref: SessionRef, *, channel: str = "api", state: Mapping[str, Any] | None = None) -> Session:
+    def create(self, ref: SessionRef, *, state: Mapping[str, Any] | None = None) -> Session:
         """Create a session, optionally preloaded with state. Raises ``SessionExists`` if one is live."""
 
     @abstractmethod
@@ -105,14 +117,20 @@ class SessionStore(ABC):
         expected: Session | None = None,
         state: StatePatch | None = None,
         request_id: str | None = None,
-        channel: str = "api",
+        fingerprint: str | None = None,
         create: bool = True,
     ) -> AppendResult:
-        """Append messages (and merge a state patch) atomically; creates the session if absent and ``create``.
+        """Append one turn (messages and a state patch) atomically; creates the session if absent and ``create``.
 
         ``expected`` is the session as the caller loaded it (saves a read when it is still current).
-        Raises ``SessionNotFound`` (absent and not ``create``), ``DuplicateRequest`` (``request_id``
-        already applied), ``ConflictError`` (concurrent writers won every retry), ``ItemTooLarge``.
+        With ``expected`` and a ``state`` patch, the patch was computed from ``expected.state``: if the
+        state changed meanwhile, ``StaleState`` carries the fresh session and nothing is written (re-run
+        the turn on it). Without ``expected`` the patch is merged key by key into the current state.
+        Messages alone never conflict: they are retried on the newest turn.
+
+        Raises ``SessionNotFound`` (absent and not ``create``), ``StaleState``, ``DuplicateRequest``
+        (``request_id`` applied within the idempotency window), ``IdempotencyKeyReused`` (same id,
+        other ``fingerprint``), ``ConflictError`` (concurrent writers won every retry), ``ItemTooLarge``.
         """
 
     @abstractmethod
@@ -123,13 +141,23 @@ class SessionStore(ABC):
     def page_messages(self, ref: SessionRef, *, limit: int = 20, cursor: str | None = None) -> MessagePage:
         """Page through the whole history newest-first; each page is returned oldest first.
 
+        A page may hold fewer than ``limit`` messages when the backend's read page filled up; its
+        ``next_cursor`` is then set. ``next_cursor`` is ``None`` only when no older message exists.
         Raises ``SessionNotFound`` if the session is absent and ``InvalidCursor`` for a cursor that
-        is malformed or was issued for another session, actor or incarnation.
+        is malformed or was issued for another session, actor, channel or incarnation.
+        """
+
+    # -- idempotency ------------------------------------------------------------------------------
+    @abstractmethod
+    def find_request(self, ref: SessionRef, request_id: str, *, fingerprint: str | None = None) -> RequestRecord | None:
+        """The record of ``request_id`` if applied within the window, else ``None``.
+
+        Raises ``IdempotencyKeyReused`` when it was applied with another ``fingerprint``.
         """
 
     @abstractmethod
-    def messages_between(self, ref: SessionRef, first_seq: int, last_seq: int) -> list[Message]:
-        """Messages with ``first_seq <= seq <= last_seq`` (used to answer a retried request)."""
+    def replay(self, ref: SessionRef, record: RequestRecord) -> list[Message]:
+        """The messages the request of ``record`` wrote (oldest first; empty if they are gone)."""
 
     # -- per-session state ------------------------------------------------------------------------
     @abstractmethod
@@ -157,36 +185,3 @@ class SessionStore(ABC):
         """One state value, validated as ``model`` when given (raises ``pydantic.ValidationError``)."""
         session = self.get(ref)
         return session.get(key, model, default) if session else default
-
-    # -- global entries ---------------------------------------------------------------------------
-    @abstractmethod
-    def save_global(self, key: str, value: Any, *, ttl_seconds: int | None = None) -> GlobalEntry:
-        """Save a cross-session entry."""
-
-    @abstractmethod
-    def get_global_entry(self, key: str) -> GlobalEntry | None:
-        """A cross-session entry, or ``None`` if absent or expired."""
-
-    @abstractmethod
-    def evict_global(self, key: str) -> None:
-        """Remove a cross-session entry."""
-
-    def get_global(self, key: str, model: type[T] | None = None, default: Any = None) -> Any:
-        """A cross-session value, validated as ``model`` when given."""
-        entry = self.get_global_entry(key)
-        if entry is None:
-            return default
-        return adapter_for(model).validate_python(entry.value) if model is not None else entry.value
-
-    # -- per-user props ---------------------------------------------------------------------------
-    @abstractmethod
-    def save_user_props(self, actor_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
-        """Merge props into an actor's props (kept across sessions); returns all props."""
-
-    @abstractmethod
-    def get_user_props(self, actor_id: str) -> dict[str, Any]:
-        """All props of an actor (empty if none or expired)."""
-
-    @abstractmethod
-    def evict_user_props(self, actor_id: str, *keys: str) -> None:
-        """Remove some props of an actor."""

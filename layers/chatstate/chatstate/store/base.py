@@ -1,0 +1,536 @@
+"""``BaseSessionStore``: the session store algorithm, written once for every backend.
+
+Like Powertools' idempotency persistence layer, the base owns every rule (liveness and expiry,
+create-or-continue, the optimistic-concurrency retry loop and its time budget, stale-state detection,
+idempotency windows, paging and cursors, item size limits, error messages) and a backend implements
+six primitives on plain records (``chatstate.store.records``):
+
+* ``_read(ref, turns)``: the head and the newest ``turns`` turns of its incarnation, one request;
+* ``_read_turns(ref, incarnation, below, limit)``: older turns, newest first, one request;
+* ``_get_head(ref)``: the head alone;
+* ``_write(ref, incarnation, turn=, head=, request=)``: put a turn if its number is free, and/or a
+  head write and an idempotency record, all or nothing; raises ``WriteConflict`` naming what failed;
+* ``_get_request(ref, request_id)``: an idempotency record;
+* ``_purge(ref, incarnation)``: delete the head if it holds ``incarnation``, then (best effort) the
+  turns and records of that incarnation and older ones.
+
+Lifetimes: a turn lives one TTL after it was written; the session lives as long as its newest turn
+or its head's last write, whichever is later. The head's own TTL attribute runs ``ttl + slack``
+(``StorePolicy.head_slack_seconds``) and is pushed forward on a turn only when fewer than one TTL
+is left, so TTL never deletes the head under a live session, and stateless turns rarely rewrite it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from abc import abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from chatstate import deadline
+from chatstate.exceptions import (
+    ChatSessionError,
+    ConflictError,
+    DuplicateRequest,
+    IdempotencyKeyReused,
+    InvalidCursor,
+    SessionExists,
+    SessionNotFound,
+    StaleState,
+)
+from chatstate.models import (
+    AppendResult,
+    LoadedSession,
+    Message,
+    MessagePage,
+    NewMessage,
+    RequestRecord,
+    Session,
+    SessionRef,
+    StatePatch,
+    to_jsonable,
+)
+from chatstate.store import items, logic
+from chatstate.store.port import SessionStore, StorePolicy
+from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_ATTEMPTS = 30
+
+
+class WriteConflict(Exception):
+    """A backend write's condition failed: ``kinds`` names what (``turn``, ``head``, ``request``; empty: unknown)."""
+
+    def __init__(self, kinds: Iterable[str] = ()) -> None:
+        super().__init__("write condition failed")
+        self.kinds = frozenset(kinds)
+
+
+def _not_found(ref: SessionRef) -> SessionNotFound:
+    return SessionNotFound(f"no live session {ref.session_id!r}")
+
+
+def _backoff(attempt: int) -> None:
+    """Full-jitter exponential backoff between attempts (the first retry is immediate), capped by the budget."""
+    if not attempt:
+        return
+    delay = random.uniform(0, min(0.25, 0.01 * 2**attempt))  # noqa: S311 - jitter, not crypto
+    left = deadline.remaining_seconds()
+    if left is not None:
+        delay = min(delay, left)
+    if delay > 0:
+        time.sleep(delay)
+
+
+class BaseSessionStore(SessionStore):
+    """The store algorithm over a backend's primitives (see the module docstring).
+
+    Args:
+        policy: Lifetimes, clock, redaction, idempotency window (``StorePolicy``).
+        max_attempts: Optimistic-concurrency attempts before ``ConflictError``.
+    """
+
+    def __init__(self, policy: StorePolicy | None = None, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
+        self.policy = policy or StorePolicy()
+        self.max_attempts = max_attempts
+
+    # -- primitives -------------------------------------------------------------------------------
+    @abstractmethod
+    def _read(self, ref: SessionRef, turns: int) -> Snapshot:
+        """The head and up to ``turns`` newest turns of the head's incarnation (expired or not), newest first."""
+
+    @abstractmethod
+    def _read_turns(self, ref: SessionRef, incarnation: int, below: int, limit: int) -> tuple[list[Turn], bool]:
+        """Up to ``limit`` turns numbered below ``below``, newest first, and whether more may follow."""
+
+    @abstractmethod
+    def _get_head(self, ref: SessionRef) -> Head | None:
+        """The head record, expired or not."""
+
+    @abstractmethod
+    def _write(
+        self,
+        ref: SessionRef,
+        incarnation: int,
+        *,
+        turn: Turn | None = None,
+        head: HeadWrite | None = None,
+        request: RequestRecord | None = None,
+    ) -> None:
+        """Write atomically: ``turn`` only if its number is free in ``incarnation``; ``head`` under its
+        condition; ``request`` only if its id is absent or expired. Raises ``WriteConflict``."""
+
+    @abstractmethod
+    def _get_request(self, ref: SessionRef, request_id: str) -> RequestRecord | None:
+        """An idempotency record, expired or not."""
+
+    @abstractmethod
+    def _purge(self, ref: SessionRef, incarnation: int) -> bool:
+        """Delete the head if it holds ``incarnation`` (``False`` if not), then best-effort older items."""
+
+    # -- lifetimes --------------------------------------------------------------------------------
+    def _now(self) -> datetime:
+        return logic.now_ms(self.policy)
+
+    def _expiry(self, now: datetime) -> datetime:
+        return self.policy.expiry_from(now)
+
+    def _head_expiry(self, now: datetime) -> datetime:
+        return self.policy.expiry_from(now, self.policy.ttl_seconds + self.policy.head_slack_seconds)
+
+    def _head_lives_until(self, head: Head) -> datetime:
+        return head.expires_at - timedelta(seconds=self.policy.head_slack_seconds)
+
+    def _session(self, ref: SessionRef, head: Head | None, newest: Turn | None, now: datetime) -> Session | None:
+        """The live session described by a head and its newest turn, or ``None`` (absent or expired)."""
+        if head is None:
+            return None
+        expires = self._head_lives_until(head)
+        updated = head.updated_at
+        turns, events, users = head.turns, head.event_count, head.message_count
+        if newest is not None:
+            expires, updated = max(expires, newest.expires_at), max(updated, newest.created_at)
+            if newest.number >= turns:
+                turns, events, users = newest.number, newest.event_count, newest.message_count
+        if not logic.alive(expires, now):
+            return None
+        return Session.model_construct(
+            session_id=ref.session_id,
+            actor_id=ref.actor_id,
+            channel=ref.channel,
+            created_at=head.created_at,
+            updated_at=updated,
+            expires_at=expires,
+            message_count=users,
+            event_count=events,
+            turns=turns,
+            version=head.version,
+            incarnation=head.incarnation,
+            schema_version=head.schema_version,
+            state=head.state,
+            head_expires_at=head.expires_at,
+        )
+
+    def _current(self, ref: SessionRef, turns: int = 1) -> tuple[Snapshot, Session | None]:
+        deadline.check("session store read")
+        snapshot = self._read(ref, turns)
+        return snapshot, self._session(ref, snapshot.head, snapshot.turns[0] if snapshot.turns else None, self._now())
+
+    def _head_of(self, session: Session, **changes: Any) -> Head:
+        """The head record of ``session`` with ``changes`` applied."""
+        head = Head(
+            incarnation=session.incarnation,
+            created_at=session.created_at,
+            updated_at=session.updated_at,
+            expires_at=session.head_expires_at or session.expires_at,
+            version=session.version,
+            state=session.state,
+            turns=session.turns,
+            event_count=session.event_count,
+            message_count=session.message_count,
+            schema_version=session.schema_version,
+        )
+        return replace(head, **changes)
+
+    def _checked(self, ref: SessionRef, incarnation: int, turn: Turn | None, head: HeadWrite | None) -> None:
+        """``ItemTooLarge`` before anything is sent if an item would pass the item size limit."""
+        if turn is not None:
+            logic.check_item_size(items.turn_to_item(ref, incarnation, turn), f"turn {turn.number}")
+        if head is not None:
+            logic.check_item_size(items.head_to_item(ref, head.head), "session state")
+
+    # -- sessions ---------------------------------------------------------------------------------
+    def create(self, ref: SessionRef, *, state: Mapping[str, Any] | None = None) -> Session:
+        """Create a session, optionally preloaded with state."""
+        values = {key: to_jsonable(value) for key, value in (state or {}).items()}
+        for attempt in range(self.max_attempts):
+            snapshot, live = self._current(ref)
+            if live is not None:
+                raise SessionExists(f"session {ref.session_id!r} already exists")
+            now = self._now()
+            dead = snapshot.head.incarnation if snapshot.head else None
+            head = Head(
+                incarnation=logic.new_incarnation(now, dead or 0),
+                created_at=now,
+                updated_at=now,
+                expires_at=self._head_expiry(now),
+                state=values,
+            )
+            write = HeadWrite(head, "create", expect_incarnation=dead)
+            self._checked(ref, head.incarnation, None, write)
+            try:
+                self._write(ref, head.incarnation, head=write)
+            except WriteConflict:
+                _backoff(attempt)
+                continue
+            return self._session(ref, head, None, now)  # type: ignore[return-value]
+        raise ConflictError(f"session {ref.session_id!r} kept changing; not created")
+
+    def get(self, ref: SessionRef) -> Session | None:
+        """The live session or ``None`` (one read: head + newest turn)."""
+        return self._current(ref)[1]
+
+    def load(self, ref: SessionRef, *, last: int = 10) -> LoadedSession | None:
+        """The live session with its ``last`` most recent messages (one read when turns hold two messages)."""
+        last = max(last, 0)
+        span = max(1, math.ceil(last / 2))
+        snapshot, session = self._current(ref, span)
+        if session is None:
+            return None
+        recent, _ = self._collect(ref, session.incarnation, snapshot.turns, snapshot.more, last, None, span)
+        return LoadedSession(session=session, recent=[m for m, _, _ in reversed(recent[:last])])
+
+    def delete(self, ref: SessionRef) -> bool:
+        """Delete the session, then its history (best effort: leftovers are invisible and expire)."""
+        snapshot, session = self._current(ref)
+        if snapshot.head is None:
+            return False
+        try:
+            removed = self._purge(ref, snapshot.head.incarnation)
+        except ConflictError:  # pragma: no cover - re-created meanwhile
+            return False
+        return removed and session is not None
+
+    # -- history ----------------------------------------------------------------------------------
+    def append(
+        self,
+        ref: SessionRef,
+        messages: Sequence[NewMessage],
+        *,
+        expected: Session | None = None,
+        state: StatePatch | None = None,
+        request_id: str | None = None,
+        fingerprint: str | None = None,
+        create: bool = True,
+    ) -> AppendResult:
+        """Append one turn (and a state patch) with one conditional write, retried on conflicts."""
+        patch = state if state else None
+        baseline = expected if expected is not None and expected.ref == ref else None
+        stale_check = patch is not None and baseline is not None
+        current: Session | None = baseline
+        dead: int | None = None
+        for attempt in range(self.max_attempts):
+            deadline.check("session store write")
+            now = self._now()
+            if current is None or not logic.alive(current.expires_at, now):
+                snapshot, current = self._current(ref)
+                dead = snapshot.head.incarnation if snapshot.head and current is None else None
+                if stale_check and (
+                    current is None
+                    or current.incarnation != baseline.incarnation  # type: ignore[union-attr]
+                    or current.version != baseline.version  # type: ignore[union-attr]
+                ):
+                    raise StaleState(current)
+                now = self._now()
+            if current is None and not create:
+                raise _not_found(ref)
+            turn, head, result = self._plan(ref, current, dead, messages, patch, request_id, now)
+            record = None
+            if request_id is not None and turn is not None:
+                record = RequestRecord(
+                    request_id=request_id,
+                    incarnation=result.incarnation,
+                    turn=turn.number,
+                    first_seq=turn.event_count - len(turn.messages) + 1,
+                    last_seq=turn.event_count,
+                    message_count=turn.message_count,
+                    applied_at=now,
+                    expires_at=self.policy.expiry_from(now, self.policy.idempotency_seconds),
+                    fingerprint=fingerprint,
+                )
+            self._checked(ref, result.incarnation, turn, head)
+            if turn is None and head is None:
+                return AppendResult(session=result, messages=[])
+            try:
+                self._write(ref, result.incarnation, turn=turn, head=head, request=record)
+            except WriteConflict as conflict:
+                if "request" in conflict.kinds:
+                    found = self._get_request(ref, request_id)  # type: ignore[arg-type]
+                    self._refuse_duplicate(found, fingerprint, now)
+                current, dead = None, None
+                _backoff(attempt)
+                continue
+            return AppendResult(session=result, messages=list(turn.messages) if turn else [])
+        raise ConflictError(f"session {ref.session_id!r} kept changing; append not applied")
+
+    def _plan(
+        self,
+        ref: SessionRef,
+        current: Session | None,
+        dead: int | None,
+        messages: Sequence[NewMessage],
+        patch: StatePatch | None,
+        request_id: str | None,
+        now: datetime,
+    ) -> tuple[Turn | None, HeadWrite | None, Session]:
+        """The turn and head write that append ``messages`` (and ``patch``) to ``current``, and the session after."""
+        expires = self._expiry(now)
+        if current is None:
+            head = Head(
+                incarnation=logic.new_incarnation(now, dead or 0),
+                created_at=now,
+                updated_at=now,
+                expires_at=self._head_expiry(now),
+            )
+            current = self._session(ref, head, None, now)
+            assert current is not None
+            mode, base_turns = "create", 0
+        else:
+            mode, base_turns = "", current.turns
+        turn = None
+        events, users = current.event_count, current.message_count
+        if messages:
+            stored = []
+            for new in messages:
+                events += 1
+                content, redacted = self.policy.redact(new.content)
+                stored.append(
+                    Message.model_construct(
+                        seq=events, role=new.role, content=content, created_at=now, redacted=redacted
+                    )
+                )
+            users += sum(1 for m in stored if m.role == "user")
+            turn = Turn(
+                number=base_turns + 1,
+                messages=tuple(stored),
+                event_count=events,
+                message_count=users,
+                created_at=now,
+                expires_at=expires,
+                request_id=request_id,
+            )
+        counters = {"turns": turn.number if turn else current.turns, "event_count": events, "message_count": users}
+        result = current.model_copy(
+            update={**counters, "updated_at": now, "expires_at": max(expires, current.expires_at)}
+        )
+        head_write = None
+        if mode == "create" or patch is not None:
+            new_state = patch.apply_to(current.state) if patch is not None else current.state
+            version = current.version + (1 if patch is not None and mode != "create" else 0)
+            result = result.model_copy(
+                update={
+                    "state": new_state,
+                    "version": version,
+                    "head_expires_at": self._head_expiry(now),
+                    "expires_at": expires,
+                }
+            )
+            new_head = self._head_of(result)
+            if mode == "create":
+                head_write = HeadWrite(new_head, "create", expect_incarnation=dead)
+            else:
+                head_write = HeadWrite(new_head, "replace", expect_version=current.version)
+        elif turn is not None and (
+            current.head_expires_at is None
+            or logic.epoch_seconds(current.head_expires_at) < logic.epoch_seconds(expires)
+        ):
+            result = result.model_copy(update={"head_expires_at": self._head_expiry(now)})
+            head_write = HeadWrite(self._head_of(result, updated_at=current.updated_at), "touch")
+        elif turn is None:
+            result = current
+        return turn, head_write, result
+
+    def last_messages(self, ref: SessionRef, k: int) -> list[Message]:
+        """The ``k`` most recent messages, oldest first."""
+        loaded = self.load(ref, last=k)
+        return loaded.recent if loaded else []
+
+    def _collect(
+        self,
+        ref: SessionRef,
+        incarnation: int,
+        turns: list[Turn],
+        more: bool,
+        wanted: int,
+        start: tuple[int, int] | None,
+        requested: int,
+    ) -> tuple[list[tuple[Message, int, int]], bool]:
+        """Live messages newest first (with their turn and index) from ``turns`` on, reading older turns as needed.
+
+        ``start`` = (turn, index): skip messages at or after it. Returns the messages and whether older
+        ones may exist beyond them. Stops early (with ``True``) when a backend page filled up.
+        """
+        now = self._now()
+        found: list[tuple[Message, int, int]] = []
+        while True:
+            for turn in turns:
+                if not logic.alive(turn.expires_at, now):
+                    return found, False  # older turns expired earlier still
+                indexed = list(enumerate(turn.messages))
+                if start is not None and turn.number == start[0]:
+                    indexed = indexed[: start[1]]
+                found.extend((m, turn.number, i) for i, m in reversed(indexed))
+            oldest = turns[-1].number if turns else None
+            more = more and oldest is not None and oldest > 1
+            if len(found) >= wanted or not more:
+                return found, more or len(found) > wanted
+            if len(turns) < requested:
+                return found, True  # the backend's page (1 MB) filled before the limit: stop here, cursor on
+            requested = max(1, math.ceil((wanted - len(found)) / 2))
+            deadline.check("session store read")
+            turns, more = self._read_turns(ref, incarnation, oldest, requested)  # type: ignore[arg-type]
+
+    def page_messages(self, ref: SessionRef, *, limit: int = 20, cursor: str | None = None) -> MessagePage:
+        """Page back through history: one read per page when turns hold two messages."""
+        logic.clamp_page_size(limit)
+        span = max(1, math.ceil(limit / 2))
+        if cursor is None:
+            snapshot, session = self._current(ref, span)
+            if session is None:
+                raise _not_found(ref)
+            incarnation, turns, more, start = session.incarnation, snapshot.turns, snapshot.more, None
+        else:
+            incarnation, turn_number, index = logic.decode_cursor(ref, cursor)
+            deadline.check("session store read")
+            head = self._get_head(ref)
+            if head is None:
+                raise _not_found(ref)
+            if head.incarnation != incarnation:
+                raise InvalidCursor("cursor was issued for an earlier session")
+            deadline.check("session store read")
+            turns, more = self._read_turns(ref, incarnation, turn_number + 1, span)
+            start = (turn_number, index)
+            now = self._now()
+            if (
+                not logic.alive(self._head_lives_until(head), now)
+                and not any(logic.alive(t.expires_at, now) for t in turns)
+                and self.get(ref) is None
+            ):
+                raise _not_found(ref)
+        found, older = self._collect(ref, incarnation, turns, more, limit, start, span)
+        page = found[:limit]
+        next_cursor = None
+        if page and (older or len(found) > limit):
+            _, turn_number, index = page[-1]
+            if turn_number > 1 or index > 0:
+                next_cursor = logic.encode_cursor(ref, incarnation, turn_number, index)
+        return MessagePage(messages=[m for m, _, _ in reversed(page)], next_cursor=next_cursor)
+
+    # -- idempotency ------------------------------------------------------------------------------
+    def _refuse_duplicate(self, record: RequestRecord | None, fingerprint: str | None, now: datetime) -> None:
+        """Raise for a live record: ``IdempotencyKeyReused`` (other body) or ``DuplicateRequest``."""
+        if record is None or record.expires_at is None or not logic.alive(record.expires_at, now):
+            return
+        if fingerprint is not None and record.fingerprint is not None and fingerprint != record.fingerprint:
+            raise IdempotencyKeyReused(record.request_id)
+        raise DuplicateRequest(record.request_id, record)
+
+    def find_request(self, ref: SessionRef, request_id: str, *, fingerprint: str | None = None) -> RequestRecord | None:
+        """The live record of ``request_id`` (one read), or ``None``."""
+        deadline.check("session store read")
+        record = self._get_request(ref, request_id)
+        try:
+            self._refuse_duplicate(record, fingerprint, self._now())
+        except DuplicateRequest as duplicate:
+            return duplicate.record  # type: ignore[return-value]
+        return None
+
+    def replay(self, ref: SessionRef, record: RequestRecord) -> list[Message]:
+        """The messages of the turn ``record`` wrote (one read)."""
+        deadline.check("session store read")
+        turns, _ = self._read_turns(ref, record.incarnation, record.turn + 1, 1)
+        return list(turns[0].messages) if turns and turns[0].number == record.turn else []
+
+    # -- per-session state ------------------------------------------------------------------------
+    def _change_state(self, ref: SessionRef, change: Any) -> Session:
+        for attempt in range(self.max_attempts):
+            _, current = self._current(ref)
+            if current is None:
+                raise _not_found(ref)
+            now = self._now()
+            result = current.model_copy(
+                update={
+                    "state": change(current.state),
+                    "version": current.version + 1,
+                    "updated_at": now,
+                    "expires_at": max(self._expiry(now), current.expires_at),
+                    "head_expires_at": self._head_expiry(now),
+                }
+            )
+            write = HeadWrite(self._head_of(result), "replace", expect_version=current.version)
+            self._checked(ref, current.incarnation, None, write)
+            try:
+                self._write(ref, current.incarnation, head=write)
+            except WriteConflict:
+                _backoff(attempt)
+                continue
+            return result
+        raise ConflictError(f"session {ref.session_id!r} kept changing; state not changed")
+
+    def update_state(self, ref: SessionRef, patch: StatePatch) -> Session:
+        """Merge a state patch into the current state of a live session (retried on conflicts)."""
+        return self._change_state(ref, patch.apply_to)
+
+    def clear(self, ref: SessionRef, *, retain: Iterable[str] = ()) -> Session:
+        """Remove every state key except those retained."""
+        keep = set(retain)
+        return self._change_state(ref, lambda state: {k: v for k, v in state.items() if k in keep})
+
+
+__all__ = ["BaseSessionStore", "ChatSessionError", "WriteConflict"]

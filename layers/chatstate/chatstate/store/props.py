@@ -1,0 +1,164 @@
+"""The ``PropsStore`` port: values kept across sessions, outside any session's key space.
+
+* **User props**: named fields of one user (e.g. a profile keyed by a Cognito ``sub``, shared by the
+  chat API and a Lex bot for verified users). ``merge_user_props`` sets and removes fields in one
+  atomic write, so concurrent writers of different fields never clobber each other.
+* **Global entries**: one JSON value per key (shared configuration, caches).
+
+Both live in their own key spaces (``U…`` and ``G…`` partitions), disjoint from every session channel.
+Values are JSON-compatible (models, enums, datetimes are dumped to JSON). Adapters:
+``InMemoryPropsStore`` (below) and ``chatstate.store.props_dynamodb.DynamoDBPropsStore``; both pass
+``tests/contract/test_props_contract.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from chatstate.models import GlobalEntry, adapter_for, to_jsonable, utc_now
+from chatstate.store import items, logic
+
+T = TypeVar("T")
+
+
+class PropsStore(ABC):
+    """User props and global entries.
+
+    Args:
+        ttl_seconds: Lifetime of user props after their last write (``None``: they never expire).
+        global_ttl_seconds: Default lifetime of global entries (``None``: they never expire).
+        now: The clock (tests inject one).
+    """
+
+    def __init__(
+        self,
+        *,
+        ttl_seconds: int | None = None,
+        global_ttl_seconds: int | None = None,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.global_ttl_seconds = global_ttl_seconds
+        self.now = now
+
+    def _now(self) -> datetime:
+        moment = self.now()
+        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+    @staticmethod
+    def _expiry(now: datetime, ttl_seconds: int | None) -> datetime | None:
+        return (now + timedelta(seconds=ttl_seconds)).replace(microsecond=0) if ttl_seconds else None
+
+    @staticmethod
+    def _live(expires_at: datetime | None, now: datetime) -> bool:
+        return expires_at is None or logic.alive(expires_at, now)
+
+    @staticmethod
+    def _check_size(values: Mapping[str, Any], what: str) -> None:
+        logic.check_item_size({k: {"S": items.dump_json(v)} for k, v in values.items()}, what)
+
+    # -- user props -------------------------------------------------------------------------------
+    @abstractmethod
+    def get_user_props(self, user_id: str) -> dict[str, Any]:
+        """All live props of a user (empty if none or expired)."""
+
+    @abstractmethod
+    def merge_user_props(
+        self, user_id: str, values: Mapping[str, Any] | None = None, *, remove: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        """Set ``values`` and remove the ``remove`` fields in one atomic write; returns all props after it."""
+
+    def save_user_props(self, user_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
+        """Merge props into a user's props; returns all props."""
+        return self.merge_user_props(user_id, values)
+
+    def evict_user_props(self, user_id: str, *keys: str) -> None:
+        """Remove some props of a user (missing ones are ignored)."""
+        if keys:
+            self.merge_user_props(user_id, remove=keys)
+
+    # -- global entries ---------------------------------------------------------------------------
+    @abstractmethod
+    def save_global(self, key: str, value: Any, *, ttl_seconds: int | None = None) -> GlobalEntry:
+        """Save a cross-session entry (``ttl_seconds`` overrides the default lifetime)."""
+
+    @abstractmethod
+    def get_global_entry(self, key: str) -> GlobalEntry | None:
+        """A cross-session entry, or ``None`` if absent or expired."""
+
+    @abstractmethod
+    def evict_global(self, key: str) -> None:
+        """Remove a cross-session entry."""
+
+    def get_global(self, key: str, model: type[T] | None = None, default: Any = None) -> Any:
+        """A cross-session value, validated as ``model`` when given."""
+        entry = self.get_global_entry(key)
+        if entry is None:
+            return default
+        return adapter_for(model).validate_python(entry.value) if model is not None else entry.value
+
+    def _entry(self, key: str, value: Any, ttl_seconds: int | None) -> GlobalEntry:
+        now = self._now()
+        plain = to_jsonable(value)
+        self._check_size({"v": plain}, f"global entry {key!r}")
+        expires = self._expiry(now, ttl_seconds or self.global_ttl_seconds)
+        return GlobalEntry(key=key, value=plain, updated_at=now, expires_at=expires)
+
+
+class InMemoryPropsStore(PropsStore):
+    """The in-process twin of ``DynamoDBPropsStore`` (dicts under a lock)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._lock = threading.Lock()
+        self._users: dict[str, tuple[dict[str, Any], datetime | None]] = {}
+        self._globals: dict[str, GlobalEntry] = {}
+
+    def _props(self, user_id: str, now: datetime) -> dict[str, Any]:
+        props, expires = self._users.get(user_id, ({}, None))
+        return copy.deepcopy(props) if self._live(expires, now) else {}
+
+    def get_user_props(self, user_id: str) -> dict[str, Any]:
+        """All live props of a user."""
+        with self._lock:
+            return self._props(user_id, self._now())
+
+    def merge_user_props(
+        self, user_id: str, values: Mapping[str, Any] | None = None, *, remove: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        """Set and remove fields atomically."""
+        plain = {k: to_jsonable(v) for k, v in (values or {}).items()}
+        with self._lock:
+            now = self._now()
+            props = self._props(user_id, now)
+            for name in remove:
+                props.pop(name, None)
+            props.update(plain)
+            self._check_size(props, "user props")
+            self._users[user_id] = (props, self._expiry(now, self.ttl_seconds))
+            return copy.deepcopy(props)
+
+    def save_global(self, key: str, value: Any, *, ttl_seconds: int | None = None) -> GlobalEntry:
+        """Save a cross-session entry."""
+        entry = self._entry(key, value, ttl_seconds)
+        with self._lock:
+            self._globals[key] = entry
+        return entry
+
+    def get_global_entry(self, key: str) -> GlobalEntry | None:
+        """A live cross-session entry or ``None``."""
+        with self._lock:
+            entry = self._globals.get(key)
+        if entry is None or not self._live(entry.expires_at, self._now()):
+            return None
+        return entry.model_copy(update={"value": copy.deepcopy(entry.value)})
+
+    def evict_global(self, key: str) -> None:
+        """Remove a cross-session entry."""
+        with self._lock:
+            self._globals.pop(key, None)
