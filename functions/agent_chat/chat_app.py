@@ -36,6 +36,7 @@ from chatstate.chat.errors import (
 from chatstate.exceptions import (
     ChatSessionError,
     ConflictError,
+    IdempotencyKeyReused,
     InvalidCursor,
     ItemTooLarge,
     SessionNotFound,
@@ -69,6 +70,9 @@ ERROR_TABLE: dict[type[Exception], ErrorSpec] = {
     SessionNotFound: ErrorSpec(404, "not_found", "the session was not found"),
     ConflictError: ErrorSpec(409, "conflict", "the session was changed concurrently; retry the request"),
     PayloadTooLarge: ErrorSpec(413, "payload_too_large"),
+    IdempotencyKeyReused: ErrorSpec(
+        422, "idempotency_key_reused", "this Idempotency-Key was used with another request"
+    ),
     ItemTooLarge: ErrorSpec(413, "payload_too_large", "the session is too large to store this message"),
     ResponderFailed: ErrorSpec(502, "responder_failed", "the model could not produce a reply"),
     ResponderUnavailable: ErrorSpec(503, "responder_unavailable", "the model is busy; retry later"),

@@ -118,7 +118,7 @@ def test_send_costs_two_requests_whatever_the_history(wired, prior):
     result = send("long", "one more")
     assert result.status == 200
     assert result.body["message_count"] == prior // 2 + 1
-    assert counter.operations == ["Query", "TransactWriteItems"]
+    assert counter.operations == ["Query", "PutItem"]  # one item per turn, conditioned on its turn number
 
 
 def test_list_messages_costs_one_request(wired):
@@ -144,5 +144,8 @@ def test_idempotent_retry_on_dynamodb(wired):
     counter.reset()
     again = call(http_event("POST", "/sessions/idem/messages", body={"message": "hi"}, headers=headers))
     assert again.body == first.body
-    assert "TransactWriteItems" not in counter.operations
+    assert counter.operations == ["Query", "GetItem", "Query"]  # load, the key's record, the turn: no write
+    reused = call(http_event("POST", "/sessions/idem/messages", body={"message": "other"}, headers=headers))
+    assert reused.status == 422
+    assert reused.body["error"]["code"] == "idempotency_key_reused"
     assert len(call(http_event("GET", "/sessions/idem/messages")).body["messages"]) == 2

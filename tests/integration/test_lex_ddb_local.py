@@ -54,7 +54,7 @@ def test_conversation_at_most_two_dynamodb_requests_per_turn(handler):
         attributes = response["sessionState"]["sessionAttributes"]
     assert messages_text(response) == "Ciao, Ana! Welcome back, this is visit number 2."
     assert all(1 <= n <= 2 for n in per_turn), (per_turn, sent)
-    session = store.get(SessionRef.of("lex:CHATBOT01", "conversation-0001"))
+    session = store.get(SessionRef.lex("CHATBOT01", "conversation-0001"))
     assert session is not None
     assert session.state["language"] == "it"
     assert session.message_count == 6
@@ -77,6 +77,6 @@ def test_concurrent_turns_on_one_session_lose_no_message(session_table):
         responses = list(pool.map(lambda _: runtime.handle(copy.deepcopy(event)), range(8)))
     for response in responses:
         assert_valid(response)
-    session = store.get(SessionRef.of("lex:CHATBOT01", event["sessionId"]))
+    session = store.get(SessionRef.lex("CHATBOT01", event["sessionId"]))
     assert session is not None
     assert session.message_count == sum(1 for r in responses if r["sessionState"]["intent"]["state"] == "Fulfilled")

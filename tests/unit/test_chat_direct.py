@@ -23,10 +23,12 @@ def test_direct_invoke_event_file(chat):
     assert again["message_count"] == 2
 
 
-def test_direct_and_http_share_the_session(chat):
+def test_direct_invoke_and_http_are_disjoint_channels(chat):
     chat.direct({"message": "hi", "session_id": "shared", "actor_id": "alice"})
+    assert chat.direct({"message": "again", "session_id": "shared", "actor_id": "alice"})["message_count"] == 2
+    assert chat.request("GET", "/sessions/shared", actor="alice").status == 404  # same ids, other key space
+    chat.send("shared", "over http")
     assert chat.request("GET", "/sessions/shared", actor="alice").body["message_count"] == 1
-    assert chat.request("GET", "/sessions/shared", actor="bob").status == 404
 
 
 @pytest.mark.parametrize(

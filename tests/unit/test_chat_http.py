@@ -461,7 +461,7 @@ def test_duplicate_request_type_is_not_mapped_by_message(chat, monkeypatch):
         raise DuplicateRequest("k", record)
 
     chat.send("s1", "first", key="k")
-    record = chat.store.get(SessionRef.of("alice", "s1")).requests["k"]
+    record = chat.store.find_request(SessionRef.of("alice", "s1"), "k")
     monkeypatch.setattr(chat.store, "append", append)
     monkeypatch.setattr(chat.store, "load", lambda ref, last=10: None)
     result = chat.send("s1", "first", key="k")

@@ -39,6 +39,7 @@ def test_throttled_read_is_store_unavailable_with_retry_after(client) -> None:
 def test_throttled_transaction_is_store_unavailable(client) -> None:
     store = DynamoDBSessionStore("sessions", client=client)
     with Stubber(client) as stub:
+        stub.add_response("query", {"Items": []})
         stub.add_client_error(
             "transact_write_items",
             service_error_code="TransactionCanceledException",
@@ -53,7 +54,7 @@ def test_throttled_transaction_is_store_unavailable(client) -> None:
 def test_missing_table_is_a_store_error_not_a_retryable_one(client) -> None:
     store = DynamoDBSessionStore("sessions", client=client)
     with Stubber(client) as stub:
-        stub.add_client_error("get_item", service_error_code="ResourceNotFoundException", http_status_code=400)
+        stub.add_client_error("query", service_error_code="ResourceNotFoundException", http_status_code=400)
         with pytest.raises(StoreError):
             store.get(REF)
 
@@ -62,13 +63,13 @@ def test_endless_conflicts_end_in_conflict_error(client) -> None:
     store = DynamoDBSessionStore("sessions", client=client, max_attempts=3)
     with Stubber(client) as stub:
         for _ in range(3):
+            stub.add_response("query", {"Items": []})
             stub.add_client_error(
                 "transact_write_items",
                 service_error_code="TransactionCanceledException",
                 http_status_code=400,
                 modeled_fields={"CancellationReasons": [{"Code": "TransactionConflict"}, {"Code": "None"}]},
             )
-            stub.add_response("get_item", {})
         with pytest.raises(ConflictError):
             store.append(REF, [NewMessage(role="user", content="hi")])
         stub.assert_no_pending_responses()

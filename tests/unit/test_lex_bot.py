@@ -102,7 +102,7 @@ def test_book_flight_fulfillment_stores_the_booking(bot, store):
     response = assert_valid(bot.handle(event))
     assert response["sessionState"]["intent"]["state"] == "Fulfilled"
     assert messages_text(response) == "Your flight from Seattle to Boston on 2030-08-15 is booked."
-    state = store.get(SessionRef.of("lex:CHATBOT01", event["sessionId"])).state
+    state = store.get(SessionRef.lex("CHATBOT01", event["sessionId"])).state
     assert state["last_booking"] == {
         "departure_city": "Seattle",
         "arrival_city": "Boston",
@@ -160,7 +160,7 @@ def test_multi_turn_conversation_keeps_typed_state(bot, store):
     assert final.last_booking == Booking(departure_city="Rome", arrival_city="Paris", departure_date=date(2031, 5, 2))
     assert final.recent_bookings == [final.last_booking]
     assert final.intent_counts == {"Greeting": 2, "UpdatePreferences": 1, "BookFlight": 1}
-    durable = store.get(SessionRef.of("lex:CHATBOT01", "conversation-0001"))
+    durable = store.get(SessionRef.lex("CHATBOT01", "conversation-0001"))
     restored = BotAttributes.decode(None, durable.state).attributes
     assert restored.model_dump(exclude={"visits"}) == final.model_dump(exclude={"visits"})
     assert restored.visits == 2

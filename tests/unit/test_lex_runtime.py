@@ -74,7 +74,7 @@ def runtime(store, metrics) -> LexRuntime:
 
 
 def ref_of(event: dict[str, Any]) -> SessionRef:
-    return SessionRef.of(f"lex:{event['bot']['id']}", event["sessionId"])
+    return SessionRef.lex(event["bot"]["id"], event["sessionId"])
 
 
 # -- public samples --------------------------------------------------------------------------------

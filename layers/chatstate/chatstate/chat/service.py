@@ -5,12 +5,18 @@ Every method takes the actor id (from the caller's identity) and a session id, v
 actor id is ``Unauthenticated``), and raises only ``chatstate`` errors.
 
 Sending a message costs two store requests: one ``load`` (session + last turns) and one ``append``
-(both messages, atomically). A retried request id is answered from history without calling the
-responder or writing again.
+(both messages, one item). With a request id (``Idempotency-Key``) a third: the id's record is looked
+up, and a retry inside the idempotency window is answered from the stored turn without calling the
+responder or writing again; the same id with another message is ``IdempotencyKeyReused``.
+
+Channels: HTTP callers' sessions live in the ``api`` channel, direct invokes' in ``direct``; the
+store keeps them in disjoint key spaces. A turn writes no state patch (the responder only reads the
+state), so a concurrent turn can never make it apply a stale one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -27,7 +33,16 @@ from chatstate.chat.payloads import (
 )
 from chatstate.chat.responders import Responder, responder_from_settings
 from chatstate.exceptions import DuplicateRequest, SessionExists, SessionNotFound
-from chatstate.models import ActorId, MessagePage, NewMessage, RequestRecord, Session, SessionRef, adapter_for
+from chatstate.models import (
+    ActorId,
+    Channel,
+    MessagePage,
+    NewMessage,
+    RequestRecord,
+    Session,
+    SessionRef,
+    adapter_for,
+)
 
 if TYPE_CHECKING:
     from chatstate.settings import Settings
@@ -43,19 +58,17 @@ class ChatService:
         store: The session store (DynamoDB in Lambda, in-memory in tests).
         responder: Produces replies (the built-in ``EchoMemoryResponder`` or Bedrock).
         history_turns: How many earlier turns (user + assistant pairs) the responder sees.
-        channel: The channel recorded on sessions this service creates.
     """
 
-    def __init__(self, store: SessionStore, responder: Responder, *, history_turns: int = 10, channel: str = "api"):
+    def __init__(self, store: SessionStore, responder: Responder, *, history_turns: int = 10):
         self.store = store
         self.responder = responder
         self.history_turns = max(0, history_turns)
-        self.channel = channel
 
     # -- refs ---------------------------------------------------------------------------------------
     @staticmethod
-    def ref(actor_id: str, session_id: str) -> SessionRef:
-        """Validate both ids into a ref.
+    def ref(actor_id: str, session_id: str, channel: Channel = "api") -> SessionRef:
+        """Validate both ids into a ref of ``channel`` (``api``: HTTP callers, ``direct``: direct invokes).
 
         Raises:
             Unauthenticated: the actor id is not a valid identity.
@@ -66,7 +79,7 @@ class ChatService:
         except ValidationError as exc:
             raise Unauthenticated("the caller's identity is not valid") from exc
         try:
-            return SessionRef.of(actor_id, session_id)
+            return SessionRef.of(actor_id, session_id, channel)
         except ValidationError as exc:
             raise InvalidRequest("session_id", "must be 1..128 characters of letters, digits and . _ : @ -") from exc
 
@@ -76,24 +89,34 @@ class ChatService:
         for _ in range(_CREATE_ATTEMPTS):
             ref = self.ref(actor_id, uuid.uuid4().hex)
             try:
-                return self.store.create(ref, channel=self.channel, state=dict(state or {}))
+                return self.store.create(ref, state=dict(state or {}))
             except SessionExists:  # pragma: no cover - a uuid4 collision
                 continue
         raise SessionExists("could not choose a fresh session id")  # pragma: no cover
 
-    def send_message(self, actor_id: str, session_id: str, message: str, *, request_id: str | None = None) -> ChatTurn:
+    def send_message(
+        self,
+        actor_id: str,
+        session_id: str,
+        message: str,
+        *,
+        request_id: str | None = None,
+        channel: Channel = "api",
+    ) -> ChatTurn:
         """Answer ``message`` in the session (creating it if new or expired) and store both messages.
 
         Raises:
             InvalidRequest, Unauthenticated: bad ids.
+            IdempotencyKeyReused: ``request_id`` was used with another message within the window.
             ResponderUnavailable, ResponderFailed: the responder could not reply (nothing is stored).
             ConflictError, StoreUnavailable, ItemTooLarge, StoreError: from the store.
         """
-        ref = self.ref(actor_id, session_id)
+        ref = self.ref(actor_id, session_id, channel)
         loaded = self.store.load(ref, last=2 * self.history_turns)
         session = loaded.session if loaded else None
+        fingerprint = _fingerprint(message) if request_id else None
         if request_id and session is not None:
-            record = session.requests.get(request_id)
+            record = self.store.find_request(ref, request_id, fingerprint=fingerprint)
             if record is not None:
                 return self._replay(ref, record)
         history = loaded.recent if loaded else []
@@ -104,7 +127,7 @@ class ChatService:
                 [NewMessage(role="user", content=message), NewMessage(role="assistant", content=reply)],
                 expected=session,
                 request_id=request_id,
-                channel=self.channel,
+                fingerprint=fingerprint,
             )
         except DuplicateRequest as dup:
             # A concurrent retry of the same request won the race: answer with what it stored.
@@ -113,7 +136,7 @@ class ChatService:
 
     def _replay(self, ref: SessionRef, record: RequestRecord) -> ChatTurn:
         """The answer a request id got the first time it was applied."""
-        stored = self.store.messages_between(ref, record.first_seq, record.last_seq)
+        stored = self.store.replay(ref, record)
         reply = next((m.effective_content for m in reversed(stored) if m.role == "assistant"), "")
         return ChatTurn(session_id=ref.session_id, reply=reply, message_count=record.message_count, replayed=True)
 
@@ -155,8 +178,15 @@ class ChatService:
             Any error of ``send_message``.
         """
         data = validate_payload(DirectInvokePayload, payload)
-        turn = self.send_message(data.actor_id, data.session_id, data.message, request_id=data.request_id)
+        turn = self.send_message(
+            data.actor_id, data.session_id, data.message, request_id=data.request_id, channel="direct"
+        )
         return {"response": turn.reply, "session_id": turn.session_id, "message_count": turn.message_count}
+
+
+def _fingerprint(message: str) -> str:
+    """A digest of a request body, kept with its idempotency key to refuse reuse with another body."""
+    return hashlib.sha256(message.encode("utf-8")).hexdigest()[:32]
 
 
 def build_service(

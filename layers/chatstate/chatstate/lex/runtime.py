@@ -27,17 +27,19 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from chatstate import deadline
 from chatstate.attributes import AttributesTooLarge, ServerOnly, SessionAttributes, encoded_size
-from chatstate.exceptions import ChatSessionError
+from chatstate.exceptions import ChatSessionError, StaleState
 from chatstate.lex import dialog
 from chatstate.lex.models import LexEvent, LexResponse
 from chatstate.lex.router import IntentRouter, LexRequest, TurnContext
-from chatstate.models import NewMessage, SessionRef, StatePatch
-from chatstate.store.port import SessionStore
+from chatstate.models import NewMessage, Session, SessionRef, StatePatch
+from chatstate.store.port import NEW_SESSION, SessionStore
 
 FAILURE_MESSAGE = "Sorry, something went wrong on my side. Please try again in a moment."
 INVALID_REQUEST_MESSAGE = "Sorry, I didn't get that. What would you like to do?"
-CHANNEL = "lex"
+MAX_TURN_RUNS = 4
+"""How often one Lex turn may run when concurrent turns keep changing the session state under it."""
 _TRANSCRIPT_TYPES = frozenset({"PlainText", "SSML"})
 _MAX_ATTRIBUTES_B64 = 12 * 1024
 
@@ -47,11 +49,6 @@ class MetricsSink(Protocol):
 
     def add_metric(self, name: str, unit: Any, value: float) -> None:
         """Add a value to a metric."""
-
-
-def actor_for(bot_id: str) -> str:
-    """The store actor of a Lex bot's sessions: ``lex:<botId>``."""
-    return f"lex:{bot_id}"
 
 
 class LexRuntime[A: SessionAttributes]:
@@ -105,7 +102,7 @@ class LexRuntime[A: SessionAttributes]:
         except ValidationError as exc:
             return self._fail(event, None, "InvalidEvent", started, detail=f"{exc.error_count()} validation errors")
         try:
-            ref = SessionRef.of(actor_for(parsed.bot.id), parsed.session_id)
+            ref = SessionRef.lex(parsed.bot.id, parsed.session_id)
         except ValidationError:
             return self._fail(event, parsed, "InvalidSessionId", started)
         try:
@@ -119,18 +116,58 @@ class LexRuntime[A: SessionAttributes]:
             return self._fail(event, parsed, type(exc).__name__, started, logged=True)
 
     def _turn(self, event: LexEvent, ref: SessionRef, started: float) -> dict[str, Any]:
+        """Load once, run the turn, save once; re-run it on the fresh state if a concurrent turn changed it.
+
+        The turn is the transaction: handlers only read and change the session attributes, so running
+        the handler again on the state another turn just wrote makes read-modify-write attributes
+        (counters, lists) exact. Bounded by ``MAX_TURN_RUNS`` and the invocation's deadline.
+        """
         store = self.store
         loaded = store.load(ref, last=0)
         session = loaded.session if loaded is not None else None
+        for run in range(1, MAX_TURN_RUNS + 1):
+            answer, response, messages, changes = self._run(event, session, first=run == 1)
+            if not (messages or changes):
+                break
+            try:
+                store.append(
+                    ref,
+                    messages,
+                    expected=session if session is not None else NEW_SESSION,
+                    state=StatePatch(set=changes),
+                )
+                break
+            except StaleState as stale:
+                if run == MAX_TURN_RUNS:
+                    raise
+                deadline.check("lex turn re-run")
+                self._count("LexTurnReruns")
+                session = stale.session  # type: ignore[assignment]
+        self._count("LexTurns")
+        self.logger.info(
+            "lex turn",
+            extra={
+                **self._ids(event),
+                "dialog_action": response.dialog_action_type,
+                "runs": run,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            },
+        )
+        return answer
+
+    def _run(
+        self, event: LexEvent, session: Session | None, *, first: bool
+    ) -> tuple[dict[str, Any], LexResponse, list[NewMessage], dict[str, Any]]:
+        """Decode, dispatch and encode one run of the turn on ``session``: (answer, response, transcript, changes)."""
         durable = session.state if session is not None else None
         decoded = self.router.attributes_type.decode(event.session_state.session_attributes, durable)
-        if decoded.rejected:
+        if decoded.rejected and first:
             self._count("LexRejectedAttributes", len(decoded.rejected))
             self.logger.warning(
                 "session attributes rejected", extra={**self._ids(event), "rejected_fields": sorted(decoded.rejected)}
             )
         tampered = _tampered(decoded.ignored, event.session_state.session_attributes, durable, decoded.attributes)
-        if tampered:
+        if tampered and first:
             self._count("LexTamperedAttributes", len(tampered))
             self.logger.warning(
                 "server-only attributes set by the client were ignored",
@@ -146,20 +183,7 @@ class LexRuntime[A: SessionAttributes]:
         response = self.router.dispatch(TurnContext(request=request, session=session, now=self.now))
         attributes = decoded.attributes.encode(decoded.extras)
         answer = self._finish(response, event, attributes)
-        changes = decoded.attributes.state_changes(durable)
-        messages = self._transcript(event, response)
-        if messages or changes:
-            store.append(ref, messages, expected=session, state=StatePatch(set=changes), channel=CHANNEL)
-        self._count("LexTurns")
-        self.logger.info(
-            "lex turn",
-            extra={
-                **self._ids(event),
-                "dialog_action": response.dialog_action_type,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-            },
-        )
-        return answer
+        return answer, response, self._transcript(event, response), decoded.attributes.state_changes(durable)
 
     @staticmethod
     def _finish(response: LexResponse, event: LexEvent, attributes: dict[str, str] | None) -> dict[str, Any]:

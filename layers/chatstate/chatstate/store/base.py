@@ -56,7 +56,7 @@ from chatstate.models import (
     to_jsonable,
 )
 from chatstate.store import items, logic
-from chatstate.store.port import SessionStore, StorePolicy
+from chatstate.store.port import NEW_SESSION, SessionStore, StorePolicy, _NewSession
 from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
 
 logger = logging.getLogger(__name__)
@@ -123,8 +123,11 @@ class BaseSessionStore(SessionStore):
         head: HeadWrite | None = None,
         request: RequestRecord | None = None,
     ) -> None:
-        """Write atomically: ``turn`` only if its number is free in ``incarnation``; ``head`` under its
-        condition; ``request`` only if its id is absent or expired. Raises ``WriteConflict``."""
+        """Write all or nothing; raises ``WriteConflict`` naming the items whose condition failed.
+
+        ``turn`` only if its number is free in ``incarnation``; ``head`` under its condition;
+        ``request`` only if its id is absent or expired.
+        """
 
     @abstractmethod
     def _get_request(self, ref: SessionRef, request_id: str) -> RequestRecord | None:
@@ -263,7 +266,7 @@ class BaseSessionStore(SessionStore):
         ref: SessionRef,
         messages: Sequence[NewMessage],
         *,
-        expected: Session | None = None,
+        expected: Session | _NewSession | None = None,
         state: StatePatch | None = None,
         request_id: str | None = None,
         fingerprint: str | None = None,
@@ -271,23 +274,22 @@ class BaseSessionStore(SessionStore):
     ) -> AppendResult:
         """Append one turn (and a state patch) with one conditional write, retried on conflicts."""
         patch = state if state else None
-        baseline = expected if expected is not None and expected.ref == ref else None
-        stale_check = patch is not None and baseline is not None
+        expect_new = expected is NEW_SESSION
+        baseline = expected if isinstance(expected, Session) and expected.ref == ref else None
+        stale_check = patch is not None and (baseline is not None or expect_new)
         current: Session | None = baseline
         dead: int | None = None
+        fresh = expect_new  # first attempt of a NEW_SESSION append: try creating without a read
         for attempt in range(self.max_attempts):
             deadline.check("session store write")
             now = self._now()
-            if current is None or not logic.alive(current.expires_at, now):
+            if not fresh and (current is None or not logic.alive(current.expires_at, now)):
                 snapshot, current = self._current(ref)
                 dead = snapshot.head.incarnation if snapshot.head and current is None else None
-                if stale_check and (
-                    current is None
-                    or current.incarnation != baseline.incarnation  # type: ignore[union-attr]
-                    or current.version != baseline.version  # type: ignore[union-attr]
-                ):
+                if stale_check and self._is_stale(current, baseline):
                     raise StaleState(current)
                 now = self._now()
+            fresh = False
             if current is None and not create:
                 raise _not_found(ref)
             turn, head, result = self._plan(ref, current, dead, messages, patch, request_id, now)
@@ -318,6 +320,13 @@ class BaseSessionStore(SessionStore):
                 continue
             return AppendResult(session=result, messages=list(turn.messages) if turn else [])
         raise ConflictError(f"session {ref.session_id!r} kept changing; append not applied")
+
+    @staticmethod
+    def _is_stale(current: Session | None, baseline: Session | None) -> bool:
+        """Whether ``current`` is not the state ``baseline`` (``None``: no session) was read as."""
+        if baseline is None:
+            return current is not None
+        return current is None or (current.incarnation, current.version) != (baseline.incarnation, baseline.version)
 
     def _plan(
         self,

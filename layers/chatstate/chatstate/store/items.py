@@ -136,8 +136,11 @@ def expired(item: Item, now: datetime) -> bool:
 
 # -- head -------------------------------------------------------------------------------------------
 def head_to_item(ref: SessionRef, head: Head) -> Item:
-    """The head item: created ``c``, updated ``u``, incarnation ``i``, state version ``v`` and JSON ``s``,
-    counters as of this write (``n`` turns, ``e`` events, ``m`` user messages), schema ``z``."""
+    """The head item.
+
+    Attributes: created ``c``, updated ``u``, incarnation ``i``, state version ``v`` and JSON ``s``,
+    counters as of this write (``n`` turns, ``e`` events, ``m`` user messages), schema ``z``.
+    """
     item: Item = {
         **key(session_pk(ref), HEAD_SK),
         "c": _ms(head.created_at),
@@ -173,8 +176,11 @@ def item_to_head(item: Item) -> Head:
 
 # -- turns ------------------------------------------------------------------------------------------
 def turn_to_item(ref: SessionRef, incarnation: int, turn: Turn) -> Item:
-    """A turn item: messages ``m`` (role letter + text), redacted forms ``x`` (by index), counters
-    after the turn ``e``/``c``, written at ``t``, request id ``r``."""
+    """A turn item.
+
+    Attributes: messages ``m`` (role letter + text), redacted forms ``x`` (by index), counters after
+    the turn ``e``/``c``, written at ``t``, request id ``r``.
+    """
     item: Item = {
         **key(session_pk(ref), turn_sk(incarnation, turn.number)),
         "m": {"L": [{"S": _ROLE_CODES[m.role] + m.content} for m in turn.messages]},
@@ -222,8 +228,11 @@ def item_to_turn(item: Item) -> Turn:
 
 # -- idempotency records ----------------------------------------------------------------------------
 def request_to_item(ref: SessionRef, record: RequestRecord) -> Item:
-    """An idempotency record: incarnation ``i``, turn ``n``, seq range ``f``..``l``, count ``c``,
-    applied ``a``, body fingerprint ``h``."""
+    """An idempotency record.
+
+    Attributes: incarnation ``i``, turn ``n``, seq range ``f``..``l``, count ``c``, applied ``a``,
+    body fingerprint ``h``.
+    """
     assert record.expires_at is not None
     item: Item = {
         **key(session_pk(ref), request_sk(record.request_id)),

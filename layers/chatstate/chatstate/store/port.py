@@ -49,6 +49,25 @@ IDEMPOTENCY_SECONDS = 86_400
 MAX_PAGE_SIZE = 100
 
 
+class _NewSession:
+    """Type of ``NEW_SESSION``."""
+
+    _instance: _NewSession | None = None
+
+    def __new__(cls) -> _NewSession:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "NEW_SESSION"
+
+
+NEW_SESSION = _NewSession()
+"""Pass as ``append(expected=...)`` when the caller read no live session and computed its state patch
+from nothing: if a session appeared meanwhile, ``StaleState`` carries it instead of the patch being merged."""
+
+
 @dataclass(frozen=True)
 class StorePolicy:
     """Behaviour shared by every adapter: lifetimes, clock, redaction and idempotency memory."""
@@ -114,7 +133,7 @@ class SessionStore(ABC):
         ref: SessionRef,
         messages: Sequence[NewMessage],
         *,
-        expected: Session | None = None,
+        expected: Session | _NewSession | None = None,
         state: StatePatch | None = None,
         request_id: str | None = None,
         fingerprint: str | None = None,
@@ -125,7 +144,8 @@ class SessionStore(ABC):
         ``expected`` is the session as the caller loaded it (saves a read when it is still current).
         With ``expected`` and a ``state`` patch, the patch was computed from ``expected.state``: if the
         state changed meanwhile, ``StaleState`` carries the fresh session and nothing is written (re-run
-        the turn on it). Without ``expected`` the patch is merged key by key into the current state.
+        the turn on it); ``NEW_SESSION`` says the caller read no live session. Without ``expected`` the
+        patch is merged key by key into the current state.
         Messages alone never conflict: they are retried on the newest turn.
 
         Raises ``SessionNotFound`` (absent and not ``create``), ``StaleState``, ``DuplicateRequest``
