@@ -66,3 +66,34 @@ def messages_text(response: dict[str, Any]) -> str:
 
 def dialog_action(response: dict[str, Any]) -> str:
     return str(response["sessionState"]["dialogAction"]["type"])
+
+
+def greet_concurrently(runtime: Any, store: Any, turns: int = 5) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One Greeting, then ``turns`` Greetings of the same session that all read the same state, then one more.
+
+    A barrier after each concurrent turn's load makes every one of them compute its update from the
+    same (soon stale) state, so only a turn that is re-run on the fresh state can count exactly.
+    Returns the concurrent responses and the last one.
+    """
+    import copy
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    event = load_event("lex_greeting")
+    event["sessionState"].pop("sessionAttributes", None)
+    assert_valid(runtime.handle(copy.deepcopy(event)))
+    barrier = threading.Barrier(turns)
+    original = store.load
+
+    def load(ref: Any, *, last: int = 10) -> Any:
+        loaded = original(ref, last=last)
+        barrier.wait(timeout=30)
+        return loaded
+
+    store.load = load
+    try:
+        with ThreadPoolExecutor(max_workers=turns) as pool:
+            responses = list(pool.map(lambda _: assert_valid(runtime.handle(copy.deepcopy(event))), range(turns)))
+    finally:
+        del store.load
+    return responses, assert_valid(runtime.handle(copy.deepcopy(event)))

@@ -15,7 +15,16 @@ from chatstate import runtime as chatstate_runtime
 from chatstate.lex import LexRuntime
 from chatstate.models import SessionRef
 from chatstate.store.dynamodb import DynamoDBSessionStore
-from tests.lexkit import EVENTS, assert_valid, fixed_now, lex_context, load_event, messages_text, sample_events
+from tests.lexkit import (
+    EVENTS,
+    assert_valid,
+    fixed_now,
+    greet_concurrently,
+    lex_context,
+    load_event,
+    messages_text,
+    sample_events,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -80,3 +89,14 @@ def test_concurrent_turns_on_one_session_lose_no_message(session_table):
     session = store.get(SessionRef.lex("CHATBOT01", event["sessionId"]))
     assert session is not None
     assert session.message_count == sum(1 for r in responses if r["sessionState"]["intent"]["state"] == "Fulfilled")
+
+
+def test_concurrent_greetings_count_every_visit_exactly_on_dynamodb(session_table):
+    store = DynamoDBSessionStore(session_table)
+    runtime = LexRuntime(router, store=store, now=fixed_now)
+    responses, last = greet_concurrently(runtime, store)
+    visits = sorted(int(messages_text(r).rsplit(" ", 1)[-1].rstrip(".")) for r in responses)
+    assert visits == [2, 3, 4, 5, 6]
+    assert messages_text(last).endswith("this is visit number 7.")
+    session = store.get(SessionRef.lex("CHATBOT01", load_event("lex_greeting")["sessionId"]))
+    assert (session.state["visits"], session.message_count) == (7, 7)

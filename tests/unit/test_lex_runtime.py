@@ -16,7 +16,16 @@ from chatstate.exceptions import ConflictError, StoreUnavailable
 from chatstate.lex import IntentRouter, LexRuntime
 from chatstate.models import SessionRef
 from chatstate.store.memory import InMemorySessionStore
-from tests.lexkit import EVENTS, assert_valid, dialog_action, fixed_now, load_event, messages_text, sample_events
+from tests.lexkit import (
+    EVENTS,
+    assert_valid,
+    dialog_action,
+    fixed_now,
+    greet_concurrently,
+    load_event,
+    messages_text,
+    sample_events,
+)
 
 
 class CountingMetrics:
@@ -329,3 +338,14 @@ def test_echoed_server_only_values_are_not_counted_as_tampering(runtime, metrics
     forged["sessionState"]["sessionAttributes"] = {**second["sessionState"]["sessionAttributes"], "visits": "99"}
     assert "visit number 3" in messages_text(assert_valid(runtime.handle(forged)))
     assert metrics.counts["LexTamperedAttributes"] == 1
+
+
+# -- concurrent turns (issue 9 §2): a turn is re-run on the fresh state, counters are exact -------------
+def test_concurrent_greetings_count_every_visit_exactly() -> None:
+    store = InMemorySessionStore()
+    runtime = LexRuntime(bot_router, store=store, now=fixed_now)
+    responses, last = greet_concurrently(runtime, store)
+    visits = sorted(int(messages_text(r).rsplit(" ", 1)[-1].rstrip(".")) for r in responses)
+    assert visits == [2, 3, 4, 5, 6]  # each concurrent turn saw the one before it
+    assert messages_text(last).endswith("this is visit number 7.")
+    assert store.get(SessionRef.lex("CHATBOT01", load_event("lex_greeting")["sessionId"])).message_count == 7

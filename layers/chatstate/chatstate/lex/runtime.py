@@ -38,7 +38,7 @@ from chatstate.store.port import NEW_SESSION, SessionStore
 
 FAILURE_MESSAGE = "Sorry, something went wrong on my side. Please try again in a moment."
 INVALID_REQUEST_MESSAGE = "Sorry, I didn't get that. What would you like to do?"
-MAX_TURN_RUNS = 4
+MAX_TURN_RUNS = 8
 """How often one Lex turn may run when concurrent turns keep changing the session state under it."""
 _TRANSCRIPT_TYPES = frozenset({"PlainText", "SSML"})
 _MAX_ATTRIBUTES_B64 = 12 * 1024
