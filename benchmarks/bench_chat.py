@@ -198,14 +198,13 @@ def dynamodb(prior_counts: tuple[int, ...] = (10, 100, 1_000)) -> list[tuple[int
             ref = SessionRef.of(
                 _event("chat_send_message")["requestContext"]["authorizer"]["jwt"]["claims"]["sub"], sid
             )
-            for start in range(0, prior, 50):
-                batch = []
-                for i in range(start, min(start + 50, prior), 2):
-                    batch += [
-                        NewMessage(role="user", content=f"earlier question number {i}, of a typical length"),
-                        NewMessage(role="assistant", content=f"earlier answer number {i}, a little longer " * 3),
-                    ]
-                store.append(ref, batch)
+            turn = None
+            for i in range(0, prior, 2):  # one turn (a question and its answer) per append, as in real use
+                pair = [
+                    NewMessage(role="user", content=f"earlier question number {i}, of a typical length"),
+                    NewMessage(role="assistant", content=f"earlier answer number {i}, a little longer " * 3),
+                ]
+                turn = store.append(ref, pair, expected=turn.session if turn else None)
             meter.reset()
             response = chat_app.lambda_handler(_send_event(sid, "How many messages have we exchanged?"), _Ctx())
             assert response["statusCode"] == 200, response

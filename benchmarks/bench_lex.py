@@ -72,7 +72,7 @@ def hand_built_with_store(store: InMemorySessionStore):  # type: ignore[no-untyp
     """
 
     def handler(event: dict[str, Any]) -> dict[str, Any]:
-        ref = SessionRef.of(f"lex:{event['bot']['id']}", event["sessionId"])
+        ref = SessionRef.lex(event["bot"]["id"], event["sessionId"])
         loaded = store.load(ref, last=0)
         durable = loaded.session.state if loaded else {}
         response = hand_built(event)
@@ -98,9 +98,7 @@ def hand_built_with_store(store: InMemorySessionStore):  # type: ignore[no-untyp
             NewMessage(role="user", content=event["inputTranscript"]),
             NewMessage(role="assistant", content=response["messages"][0]["content"]),
         ]
-        store.append(
-            ref, messages, expected=loaded.session if loaded else None, state=StatePatch(set=changes), channel="lex"
-        )
+        store.append(ref, messages, expected=loaded.session if loaded else None, state=StatePatch(set=changes))
         return response
 
     return handler

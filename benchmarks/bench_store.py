@@ -15,26 +15,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chatstate.models import NewMessage, SessionRef, StatePatch
+from chatstate.models import NewMessage, SessionRef
+from chatstate.store import capacity, items
 from chatstate.store.dynamodb import DynamoDBSessionStore
 from devtools.dynamodb_local import DynamoDBLocal, local_client
 from devtools.template import create_session_table
 
 REPO = Path(__file__).resolve().parent.parent
 HISTORY_SIZES = (10, 100, 1000)
-LAST_K = 10
-MESSAGE = "How do I change my flight to Lisbon on the 14th? " * 4  # ~200 characters
 
 
 @dataclass
 class Meter:
-    """Counts DynamoDB requests, bytes sent/received and capacity units through botocore events."""
+    """Counts DynamoDB requests, bytes sent/received and capacity units through botocore events.
 
+    With an ``inspect`` client (a second client on the same endpoint, not attached), it also bills
+    every call by DynamoDB's rules (``chatstate.store.capacity``) from the real items: for a write,
+    the larger of each item's image before and after (read back through ``inspect``); for a read, the
+    summed size of the items returned. ``capacity`` is what the emulator itself reported.
+    """
+
+    inspect: Any = None
     requests: int = 0
     sent: int = 0
     received: int = 0
     capacity: float = 0.0
+    wcu: float = 0.0
+    rcu: float = 0.0
     operations: list[str] = field(default_factory=list)
+    _pending: list[tuple[str, dict[str, Any], bool]] = field(default_factory=list)
+    _before: list[int] = field(default_factory=list)
 
     def attach(self, client: Any) -> None:
         client.meta.events.register("before-send.dynamodb", self._before_send)
@@ -43,16 +53,43 @@ class Meter:
     def _before_send(self, request: Any, **_: Any) -> None:
         self.requests += 1
         self.sent += len(request.body or b"")
-        self.operations.append(request.headers.get("X-Amz-Target", b"").decode().split(".")[-1])
+        operation = request.headers.get("X-Amz-Target", b"").decode().split(".")[-1]
+        self.operations.append(operation)
+        self._pending, self._before = [], []
+        if self.inspect is not None and operation in ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"):
+            body = json.loads(request.body or b"{}")
+            entries = [(body, False)] if operation != "TransactWriteItems" else []
+            for entry in body.get("TransactItems", []):
+                ((_, params),) = entry.items()
+                entries.append((params, True))
+            self._pending = []
+            for params, transactional in entries:
+                key = params.get("Key") or {"pk": params["Item"]["pk"], "sk": params["Item"]["sk"]}
+                self._pending.append((params["TableName"], key, transactional))
+            self._before = [self._image(table, key) for table, key, _ in self._pending]
 
-    def _after_call(self, http_response: Any, parsed: dict[str, Any], **_: Any) -> None:
+    def _image(self, table: str, key: dict[str, Any]) -> int:
+        item = self.inspect.get_item(TableName=table, Key=key, ConsistentRead=True).get("Item")
+        return capacity.item_size(item) if item else 0
+
+    def _after_call(self, http_response: Any, parsed: dict[str, Any], model: Any = None, **_: Any) -> None:
         self.received += len(http_response.content or b"")
         consumed = parsed.get("ConsumedCapacity")
         for entry in consumed if isinstance(consumed, list) else [consumed] if consumed else []:
             self.capacity += float(entry.get("CapacityUnits", 0))
+        if self.inspect is None or http_response.status_code != 200:
+            self._pending, self._before = [], []
+            return
+        name = getattr(model, "name", "")
+        if name in ("Query", "GetItem"):
+            found = parsed.get("Items") or ([parsed["Item"]] if parsed.get("Item") else [])
+            self.rcu += capacity.read_units(capacity.items_size(_wire(i) for i in found))
+        for (table, key, transactional), before in zip(self._pending, self._before, strict=True):
+            self.wcu += capacity.write_units(max(before, self._image(table, key)), transactional=transactional)
+        self._pending, self._before = [], []
 
     def reset(self) -> None:
-        self.requests, self.sent, self.received, self.capacity = 0, 0, 0, 0.0
+        self.requests, self.sent, self.received, self.capacity, self.wcu, self.rcu = 0, 0, 0, 0.0, 0.0, 0.0
         self.operations.clear()
 
     def snapshot(self) -> dict[str, Any]:
@@ -63,38 +100,127 @@ class Meter:
             "sent": self.sent,
             "received": self.received,
             "capacity": round(self.capacity, 1),
+            "wcu": self.wcu,
+            "rcu": self.rcu,
         }
         self.reset()
         return row
 
 
-def bench_turns(endpoint: str) -> list[dict[str, Any]]:
+def _wire(item: dict[str, Any]) -> dict[str, Any]:
+    """A parsed item back in wire form for sizing (binary values are bytes either way)."""
+    return item
+
+
+USER_TEXT = ("How do I change my flight to Lisbon on the 14th? " * 3)[:120]
+ASSISTANT_TEXT = (
+    "You can change it in Manage booking: pick the flight, choose a new date, pay any fare difference. " * 5
+)[:480]
+PAGE_SIZE = 20
+
+
+def lex_state() -> dict[str, Any]:
+    """About 1 KB of the sample bot's typed state (names, five bookings, counts, a secret token)."""
+    bookings = [
+        {
+            "departure_city": f"San Francisco {i}",
+            "arrival_city": "Rio de Janeiro",
+            "departure_date": f"2026-08-0{i + 1}",
+        }
+        for i in range(5)
+    ]
+    return {
+        "name": "Ana Beatriz",
+        "language": "it",
+        "last_booking": bookings[-1],
+        "recent_bookings": bookings,
+        "intent_counts": {"Greeting": 1, "BookFlight": 5, "UpdatePreferences": 2},
+        "visits": 1,
+        "tier": "gold",
+        "loyalty_token": "tok_" + "x" * 60,
+    }
+
+
+def pair() -> list[NewMessage]:
+    return [NewMessage(role="user", content=USER_TEXT), NewMessage(role="assistant", content=ASSISTANT_TEXT)]
+
+
+def prefill(store: DynamoDBSessionStore, ref: SessionRef, turns: int, **create: Any) -> Any:
+    if create:
+        store.create(ref, **create)
+    result = None
+    for _ in range(turns):
+        result = store.append(ref, pair(), expected=result.session if result else None)
+    return result
+
+
+def bench_budget(endpoint: str) -> list[dict[str, Any]]:
+    """Every budget row of issue 8 at 10/100/1,000 turns of history, measured on DynamoDB Local."""
+    import copy
+
+    from lex_bot.intents import router
+
+    from chatstate.chat import EchoMemoryResponder
+    from chatstate.chat.service import ChatService
+    from chatstate.lex import LexRuntime
+    from tests.lexkit import fixed_now, load_event
+
     client = local_client(endpoint)
     create_session_table(client, "bench-sessions")
     store = DynamoDBSessionStore("bench-sessions", client=client, report_capacity=True)
-    meter = Meter()
+    meter = Meter(inspect=local_client(endpoint))
     meter.attach(client)
-    rows = []
+    service = ChatService(store, EchoMemoryResponder(), history_turns=5)  # the last 10 messages
+    runtime = LexRuntime(router, store=store, now=fixed_now)
+    greeting = load_event("lex_greeting")
+    greeting["sessionState"].pop("sessionAttributes", None)
+    rows: list[dict[str, Any]] = []
 
-    def two_messages() -> list[NewMessage]:
-        return [NewMessage(role="user", content=MESSAGE), NewMessage(role="assistant", content=MESSAGE)]
+    def row(work: str, turns: int, **extra: Any) -> None:
+        rows.append({"work": work, "history": turns, **meter.snapshot(), **extra})
 
-    for size in HISTORY_SIZES:
-        ref = SessionRef.of("bench-actor", f"history-{size}")
-        for _ in range(size // 2):
-            store.append(ref, two_messages())
+    for turns in HISTORY_SIZES:
+        ref = SessionRef.of("9f1c2d3e-4b5a-6789-abcd-ef0123456789", f"chat-{turns}")  # a Cognito-sized sub
+        last = prefill(store, ref, turns)
         meter.reset()
-        loaded = store.load(ref, last=LAST_K)
-        load_row = meter.snapshot()
-        store.append(ref, two_messages(), expected=loaded.session, state=StatePatch.of({"turns": size}))
-        append_row = meter.snapshot()
-        loaded = store.load(ref, last=LAST_K)
-        store.append(ref, two_messages(), expected=loaded.session)
-        turn_row = meter.snapshot()
-        store.page_messages(ref, limit=LAST_K)
-        page_row = meter.snapshot()
-        rows.append({"history": size, "load": load_row, "append": append_row, "turn": turn_row, "page": page_row})
+        service.send_message(ref.actor_id, ref.session_id, USER_TEXT)  # load last 10 + one 600-character turn
+        row("stateless chat turn", turns)
+        service.send_message(ref.actor_id, ref.session_id, USER_TEXT, request_id=f"key-{turns}")
+        row("same with an Idempotency-Key", turns)
+        last = store.append(ref, pair())  # refresh ``last``: a warm writer holds its previous result
+        meter.reset()
+        last = store.append(ref, pair(), expected=last.session)
+        row("warm append (no load)", turns)
+        page = store.page_messages(ref, limit=PAGE_SIZE)
+        meter.reset()
+        store.page_messages(ref, limit=PAGE_SIZE, cursor=page.next_cursor)
+        row(f"page 2 of history ({PAGE_SIZE} messages)", turns)
+        lex_ref = SessionRef.lex(greeting["bot"]["id"], f"lex-{turns}")
+        prefill(store, lex_ref, turns, state=lex_state())
+        event = copy.deepcopy(greeting)
+        event["sessionId"] = lex_ref.session_id
+        meter.reset()
+        runtime.handle(event)
+        row("Lex turn, ~1 KB of typed state that changes", turns)
+        rows[-1]["state_bytes"] = len(items.dump_json(store.get(lex_ref).state))
+        meter.reset()
     return rows
+
+
+BUDGETS = {
+    "stateless chat turn": "2 requests, 1 WCU, 1 RCU",
+    "same with an Idempotency-Key": "≤ 3 requests, ≤ 4 WCU",
+    "warm append (no load)": "1 request, 1 WCU",
+    f"page 2 of history ({PAGE_SIZE} messages)": "1 Query per page, bytes ∝ page",
+    "Lex turn, ~1 KB of typed state that changes": "2 requests, ≤ 4 WCU, ≤ 2 RCU",
+}
+PREVIOUS = {  # schema 1 (one SESSION item rewritten every turn + one item per message, in one transaction)
+    "stateless chat turn": "2 (Query + TransactWriteItems), 6 WCU, 2 RCU",
+    "same with an Idempotency-Key": "2, 8 WCU",
+    "warm append (no load)": "1 TransactWriteItems, 6 WCU",
+    f"page 2 of history ({PAGE_SIZE} messages)": "2 (GetItem + Query)",
+    "Lex turn, ~1 KB of typed state that changes": "2, 8 WCU (2 KB SESSION item + 2 messages, x2)",
+}
 
 
 def import_ms(module: str, runs: int = 7) -> float:
@@ -110,20 +236,26 @@ def import_ms(module: str, runs: int = 7) -> float:
 
 def main() -> None:
     with DynamoDBLocal() as server:
-        rows = bench_turns(server.endpoint_url)
-    print(f"### Session store on DynamoDB Local (last k = {LAST_K}, ~200-character messages)\n")
+        rows = bench_budget(server.endpoint_url)
+    print("### Store budget (issue 8) on DynamoDB Local: 120 + 480-character turns, last 10 messages\n")
     print(
-        "| history (messages) | load: requests / bytes in / RCU | append turn: requests / bytes out / WCU "
-        "| full chat turn: requests | first page: requests |"
+        "Billed units are computed from the real items by DynamoDB's rules (`chatstate.store.capacity`); "
+        "the emulator column is what DynamoDB Local reported (it does not double transactions).\n"
     )
-    print("|---:|---|---|---:|---:|")
+    print(
+        "| work | history (turns) | requests | bytes sent / received | billed WCU | billed RCU "
+        "| emulator units | budget | previous design |"
+    )
+    print("|---|---:|---|---|---:|---:|---:|---|---|")
     for row in rows:
-        load, append = row["load"], row["append"]
         print(
-            f"| {row['history']:,} | {load['requests']} ({load['ops']}) / {load['received']:,} B / {load['capacity']} "
-            f"| {append['requests']} ({append['ops']}) / {append['sent']:,} B / {append['capacity']} "
-            f"| {row['turn']['requests']} | {row['page']['requests']} |"
+            f"| {row['work']} | {row['history']:,} | {row['requests']} ({row['ops']}) "
+            f"| {row['sent']:,} / {row['received']:,} | {row['wcu']:g} | {row['rcu']:g} | {row['capacity']:g} "
+            f"| {BUDGETS[row['work']]} | {PREVIOUS[row['work']]} |"
         )
+    lex = [r for r in rows if "state_bytes" in r]
+    if lex:
+        print(f"\nLex state: {lex[0]['state_bytes']:,} bytes of JSON.")
     print("\n### Cold import (fresh interpreter, median of 7, layer only)\n")
     print("| module | ms |\n|---|---:|")
     for module in ("chatstate", "chatstate.models", "chatstate.store.dynamodb"):

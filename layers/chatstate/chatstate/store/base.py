@@ -463,7 +463,11 @@ class BaseSessionStore(SessionStore):
             if head.incarnation != incarnation:
                 raise InvalidCursor("cursor was issued for an earlier session")
             deadline.check("session store read")
-            turns, more = self._read_turns(ref, incarnation, turn_number + 1, span)
+            if index:  # the rest of turn ``turn_number``, then enough older turns for the page
+                span = 1 + math.ceil(max(0, limit - index) / 2)
+                turns, more = self._read_turns(ref, incarnation, turn_number + 1, span)
+            else:
+                turns, more = self._read_turns(ref, incarnation, turn_number, span)
             start = (turn_number, index)
             now = self._now()
             if (
