@@ -15,7 +15,7 @@ SessionId = Annotated[str, StringConstraints(min_length=1, max_length=128, patte
 """Session ids: 1..128 characters of letters, digits and ``. _ : @ -`` (never ``#``)."""
 
 ActorId = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f]+$")]
-"""Actor ids (JWT ``sub``, ``lex:<botId>``...): 1..256 printable characters."""
+"""Actor ids (JWT ``sub``, a Lex bot id, a direct caller's id): 1..256 printable characters."""
 
 StateKey = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f]+$")]
 """Keys of per-session state, global entries and user props."""
