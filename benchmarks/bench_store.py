@@ -83,7 +83,7 @@ class Meter:
         name = getattr(model, "name", "")
         if name in ("Query", "GetItem"):
             found = parsed.get("Items") or ([parsed["Item"]] if parsed.get("Item") else [])
-            self.rcu += capacity.read_units(capacity.items_size(_wire(i) for i in found))
+            self.rcu += capacity.read_units(capacity.items_size(found))
         for (table, key, transactional), before in zip(self._pending, self._before, strict=True):
             self.wcu += capacity.write_units(max(before, self._image(table, key)), transactional=transactional)
         self._pending, self._before = [], []
@@ -105,11 +105,6 @@ class Meter:
         }
         self.reset()
         return row
-
-
-def _wire(item: dict[str, Any]) -> dict[str, Any]:
-    """A parsed item back in wire form for sizing (binary values are bytes either way)."""
-    return item
 
 
 USER_TEXT = ("How do I change my flight to Lisbon on the 14th? " * 3)[:120]

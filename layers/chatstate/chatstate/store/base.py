@@ -34,7 +34,6 @@ from typing import Any
 
 from chatstate import deadline
 from chatstate.exceptions import (
-    ChatSessionError,
     ConflictError,
     DuplicateRequest,
     IdempotencyKeyReused,
@@ -254,11 +253,7 @@ class BaseSessionStore(SessionStore):
         snapshot, session = self._current(ref)
         if snapshot.head is None:
             return False
-        try:
-            removed = self._purge(ref, snapshot.head.incarnation)
-        except ConflictError:  # pragma: no cover - re-created meanwhile
-            return False
-        return removed and session is not None
+        return self._purge(ref, snapshot.head.incarnation) and session is not None
 
     # -- history ----------------------------------------------------------------------------------
     def append(
@@ -544,6 +539,3 @@ class BaseSessionStore(SessionStore):
         """Remove every state key except those retained."""
         keep = set(retain)
         return self._change_state(ref, lambda state: {k: v for k, v in state.items() if k in keep})
-
-
-__all__ = ["BaseSessionStore", "ChatSessionError", "WriteConflict"]
