@@ -85,7 +85,8 @@ def _sweep_memory(store: InMemorySessionStore, now: int) -> int:
         if int(head.expires_at.timestamp()) <= now:
             del store._heads[ref]
             swept += 1
-    for bucket in (*store._turns.values(), *store._requests.values()):
+    turn_buckets = [bucket for incarnations in store._turns.values() for bucket in incarnations.values()]
+    for bucket in (*turn_buckets, *store._requests.values()):
         for key, record in list(bucket.items()):
             if record.expires_at is not None and int(record.expires_at.timestamp()) <= now:
                 del bucket[key]

@@ -31,16 +31,19 @@ class InMemorySessionStore(BaseSessionStore):
         super().__init__(policy, **kwargs)
         self._lock = threading.RLock()
         self._heads: dict[SessionRef, Head] = {}
-        self._turns: dict[SessionRef, dict[tuple[int, int], Turn]] = {}
+        self._turns: dict[SessionRef, dict[int, dict[int, Turn]]] = {}  # ref -> incarnation -> number -> turn
         self._requests: dict[SessionRef, dict[str, RequestRecord]] = {}
 
     def _newest(self, ref: SessionRef, incarnation: int, below: int, limit: int) -> tuple[list[Turn], bool]:
-        numbers = sorted(
-            (number for inc, number in self._turns.get(ref, {}) if inc == incarnation and number < below),
-            reverse=True,
-        )
-        bucket = self._turns[ref] if numbers else {}
-        return [bucket[(incarnation, n)] for n in numbers[:limit]], len(numbers) > limit
+        bucket = self._turns.get(ref, {}).get(incarnation, {})
+        found: list[Turn] = []
+        number = min(below - 1, max(bucket, default=0))
+        while number >= 1 and len(found) < limit:  # numbers are gap-free unless TTL removed some
+            if number in bucket:
+                found.append(bucket[number])
+            number -= 1
+        more = any(n <= number for n in bucket) if number >= 1 else False
+        return found, more
 
     def _read(self, ref: SessionRef, turns: int) -> Snapshot:
         with self._lock:
@@ -74,7 +77,7 @@ class InMemorySessionStore(BaseSessionStore):
         with self._lock:
             current = self._heads.get(ref)
             failed = set()
-            if turn is not None and (incarnation, turn.number) in self._turns.get(ref, {}):
+            if turn is not None and turn.number in self._turns.get(ref, {}).get(incarnation, {}):
                 failed.add("turn")
             if head is not None:
                 held = current.incarnation if current is not None else None
@@ -106,7 +109,7 @@ class InMemorySessionStore(BaseSessionStore):
                 else:
                     self._heads[ref] = _copy(head.head)  # type: ignore[assignment]
             if turn is not None:
-                self._turns.setdefault(ref, {})[(incarnation, turn.number)] = turn
+                self._turns.setdefault(ref, {}).setdefault(incarnation, {})[turn.number] = turn
             if request is not None:
                 self._requests.setdefault(ref, {})[request.request_id] = request
 
