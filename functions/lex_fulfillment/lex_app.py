@@ -1,7 +1,8 @@
 """Lex V2 fulfillment function of the sample ChatBot (Handler: ``lex_app.lambda_handler``).
 
-Thin: the work happens in ``chatstate.lex.LexRuntime``; the bot lives in ``lex_bot``. The runtime and
-its store are built once per execution environment, on first use (boto3 is imported only then).
+Thin: the work happens in ``chatstate.lex.LexRuntime``; the bot lives in ``lex_bot``. The runtime, its
+store and its agent responder (built-in, or Bedrock when ``BEDROCK_MODEL_ID`` is set) are built once
+per execution environment, on first use (boto3 is imported only then).
 """
 
 from __future__ import annotations
@@ -26,10 +27,30 @@ def _store() -> Any:
     return get_store()
 
 
+def _responder() -> Any:
+    from chatstate.chat.responders import responder_from_settings
+    from chatstate.settings import get_settings
+
+    return responder_from_settings(get_settings())
+
+
+def _history_turns() -> int:
+    from chatstate.settings import get_settings
+
+    return get_settings().history_turns
+
+
 @lru_cache(maxsize=1)
 def get_runtime() -> LexRuntime[BotAttributes]:
     """The runtime of this execution environment (``get_runtime.cache_clear()`` resets it)."""
-    return LexRuntime(router, store=_store, logger=logger, metrics=metrics)
+    return LexRuntime(
+        router,
+        store=_store,
+        logger=logger,
+        metrics=metrics,
+        responder=_responder,
+        history_turns=_history_turns,
+    )
 
 
 @logger.inject_lambda_context(log_event=False)

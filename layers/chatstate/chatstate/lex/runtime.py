@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import ValidationError
 
@@ -34,6 +34,9 @@ from chatstate.lex.models import LexEvent, LexResponse
 from chatstate.lex.router import IntentRouter, LexRequest, TurnContext
 from chatstate.models import NewMessage, SessionRef, StatePatch
 from chatstate.store.port import SessionStore
+
+if TYPE_CHECKING:
+    from chatstate.chat.responders import Responder
 
 FAILURE_MESSAGE = "Sorry, something went wrong on my side. Please try again in a moment."
 INVALID_REQUEST_MESSAGE = "Sorry, I didn't get that. What would you like to do?"
@@ -64,6 +67,10 @@ class LexRuntime[A: SessionAttributes]:
         metrics: A metrics sink (Powertools ``Metrics`` fits); ``None`` records nothing.
         now: The clock handed to handlers (tests inject a fixed one).
         failure_message: What the user hears when the turn fails.
+        responder: The agent of the router's fallback turns (a ``Responder`` or a factory called once on
+            first use); ``None`` turns agent turns off.
+        history_turns: How many earlier turns (user + assistant pairs) an agent turn loads as context (or a
+            zero-argument callable giving it, read on the first agent turn).
     """
 
     def __init__(
@@ -75,6 +82,8 @@ class LexRuntime[A: SessionAttributes]:
         metrics: MetricsSink | None = None,
         now: Callable[[], datetime] | None = None,
         failure_message: str = FAILURE_MESSAGE,
+        responder: Responder | Callable[[], Responder] | None = None,
+        history_turns: int | Callable[[], int] = 10,
     ) -> None:
         self.router = router
         self._store = store if isinstance(store, SessionStore) else None
@@ -83,6 +92,8 @@ class LexRuntime[A: SessionAttributes]:
         self.metrics = metrics
         self.now = now or (lambda: datetime.now(UTC))
         self.failure_message = failure_message
+        self._responder = responder
+        self._history_turns = history_turns
 
     @property
     def store(self) -> SessionStore:
@@ -91,6 +102,20 @@ class LexRuntime[A: SessionAttributes]:
             assert self._store_factory is not None
             self._store = self._store_factory()
         return self._store
+
+    @property
+    def responder(self) -> Responder | None:
+        """The agent's responder (built by the factory on first use), or ``None``."""
+        if self._responder is not None and not hasattr(self._responder, "reply"):
+            self._responder = self._responder()  # type: ignore[operator]
+        return self._responder  # type: ignore[return-value]
+
+    @property
+    def history_turns(self) -> int:
+        """Earlier turns an agent turn sees."""
+        if callable(self._history_turns):
+            self._history_turns = self._history_turns()
+        return max(0, self._history_turns)
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Lambda-style entry point; same as ``handle(event)``."""
@@ -120,7 +145,8 @@ class LexRuntime[A: SessionAttributes]:
 
     def _turn(self, event: LexEvent, ref: SessionRef, started: float) -> dict[str, Any]:
         store = self.store
-        loaded = store.load(ref, last=0)
+        agent = self.responder if self.router.wants_agent(event) else None
+        loaded = store.load(ref, last=2 * self.history_turns if agent is not None else 0)
         session = loaded.session if loaded is not None else None
         durable = session.state if session is not None else None
         decoded = self.router.attributes_type.decode(event.session_state.session_attributes, durable)
@@ -143,7 +169,9 @@ class LexRuntime[A: SessionAttributes]:
             rejected=decoded.rejected,
             ignored=decoded.ignored,
         )
-        response = self.router.dispatch(TurnContext(request=request, session=session, now=self.now))
+        history = loaded.recent if loaded is not None else []
+        turn = TurnContext(request=request, session=session, now=self.now, history=history, responder=agent)
+        response = self.router.dispatch(turn)
         attributes = decoded.attributes.encode(decoded.extras)
         answer = self._finish(response, event, attributes)
         changes = decoded.attributes.state_changes(durable)
