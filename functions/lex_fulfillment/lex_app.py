@@ -2,7 +2,8 @@
 
 Thin: the work happens in ``chatstate.lex.LexRuntime``; the bot lives in ``lex_bot``. The runtime, its
 store and its agent responder (built-in, or Bedrock when ``BEDROCK_MODEL_ID`` is set) are built once
-per execution environment, on first use (boto3 is imported only then).
+per execution environment, on first use (boto3 is imported only then), as are the token verifier
+(``TOKEN_ISSUER``/``TOKEN_AUDIENCE``; JWKS cached) and the profile store of signed-in users.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from aws_lambda_powertools import Logger, Metrics
 from lex_bot.attributes import BotAttributes
 from lex_bot.intents import router
 
+from chatstate.lex.profile_link import ProfileLink
 from chatstate.lex.runtime import LexRuntime
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "chatstate-lex")
@@ -40,6 +42,18 @@ def _history_turns() -> int:
     return get_settings().history_turns
 
 
+def _verifier() -> Any:
+    from chatstate.identity import IdentitySettings
+
+    return IdentitySettings.from_env().verifier()
+
+
+def _profiles() -> Any:
+    from chatstate.profile.wiring import get_profile_store
+
+    return get_profile_store()
+
+
 @lru_cache(maxsize=1)
 def get_runtime() -> LexRuntime[BotAttributes]:
     """The runtime of this execution environment (``get_runtime.cache_clear()`` resets it)."""
@@ -50,6 +64,7 @@ def get_runtime() -> LexRuntime[BotAttributes]:
         metrics=metrics,
         responder=_responder,
         history_turns=_history_turns,
+        profiles=ProfileLink(_verifier, _profiles),
     )
 
 

@@ -37,6 +37,7 @@ from chatstate.store.port import SessionStore
 
 if TYPE_CHECKING:
     from chatstate.chat.responders import Responder
+    from chatstate.lex.profile_link import ProfileLink
 
 FAILURE_MESSAGE = "Sorry, something went wrong on my side. Please try again in a moment."
 INVALID_REQUEST_MESSAGE = "Sorry, I didn't get that. What would you like to do?"
@@ -69,6 +70,8 @@ class LexRuntime[A: SessionAttributes]:
         failure_message: What the user hears when the turn fails.
         responder: The agent of the router's fallback turns (a ``Responder`` or a factory called once on
             first use); ``None`` turns agent turns off.
+        profiles: Links a verified user's turns to their cross-channel profile (``ProfileLink``);
+            ``None``: every turn is anonymous.
         history_turns: How many earlier turns (user + assistant pairs) an agent turn loads as context (or a
             zero-argument callable giving it, read on the first agent turn).
     """
@@ -84,6 +87,7 @@ class LexRuntime[A: SessionAttributes]:
         failure_message: str = FAILURE_MESSAGE,
         responder: Responder | Callable[[], Responder] | None = None,
         history_turns: int | Callable[[], int] = 10,
+        profiles: ProfileLink | None = None,
     ) -> None:
         self.router = router
         self._store = store if isinstance(store, SessionStore) else None
@@ -94,6 +98,7 @@ class LexRuntime[A: SessionAttributes]:
         self.failure_message = failure_message
         self._responder = responder
         self._history_turns = history_turns
+        self.profiles = profiles
 
     @property
     def store(self) -> SessionStore:
@@ -162,6 +167,7 @@ class LexRuntime[A: SessionAttributes]:
                 "server-only attributes set by the client were ignored",
                 extra={**self._ids(event), "tampered_fields": tampered},
             )
+        linked = self.profiles.open(event, decoded.attributes) if self.profiles is not None else None
         request = LexRequest(
             event=event,
             attributes=decoded.attributes,
@@ -174,6 +180,8 @@ class LexRuntime[A: SessionAttributes]:
         response = self.router.dispatch(turn)
         attributes = decoded.attributes.encode(decoded.extras)
         answer = self._finish(response, event, attributes)
+        if linked is not None:
+            self.profiles.save(linked, decoded.attributes)  # type: ignore[union-attr]
         changes = decoded.attributes.state_changes(durable)
         messages = self._transcript(event, response)
         if messages or changes:
