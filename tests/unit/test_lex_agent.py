@@ -254,3 +254,14 @@ def test_lambda_handler_answers_fallback_with_the_builtin_agent(store, monkeypat
         chatstate_runtime.reset()
     assert dialog_action(response) == "ElicitIntent"
     assert 'You said: "tell me a joke"' in messages_text(response)
+
+
+def test_the_agent_sees_a_turns_utterance_once(store):
+    responder = Scripted("ok")
+    bot = bot_with(store, responder)
+    dialog = load_event("lex_book_flight_dialog")
+    bot.handle(dialog)  # the dialog hook and then the fulfillment hook of one Lex turn record the utterance twice
+    bot.handle(load_event("lex_book_flight_fulfillment") | {"inputTranscript": dialog["inputTranscript"]})
+    bot.handle(fallback("and now?"))
+    _, history, _ = responder.calls[-1]
+    assert [m.content for m in history if m.role == "user"] == [dialog["inputTranscript"]]
