@@ -76,6 +76,14 @@ def _use_memory_stores() -> None:
     set_profile_store(InMemoryProfileStore())
 
 
+def _forget_memory_stores() -> None:
+    from chatstate import runtime
+    from chatstate.profile.wiring import set_profile_store
+
+    runtime.reset()
+    set_profile_store(None)
+
+
 @contextlib.contextmanager
 def local_console(
     *, memory: bool = False, endpoint: str | None = None, table: str | None = None
@@ -93,7 +101,10 @@ def local_console(
         cached = getattr(sys.modules[spec.handler_module], "get_runtime", None)  # a runtime built earlier in-process
         if hasattr(cached, "cache_clear"):
             cached.cache_clear()
-        yield LexConsole(LexSimulator(load_bot(), function.invoke))
+        try:
+            yield LexConsole(LexSimulator(load_bot(), function.invoke))
+        finally:
+            _forget_memory_stores()
         return
     with local.dynamodb_endpoint(endpoint) as url:
         local.ensure_table(url, table_name)
@@ -140,7 +151,7 @@ def repl(console: LexConsole, session_id: str, source: TextIO, out: TextIO, *, a
         text = line.strip()
         if not text:
             continue
-        if not interactive:
+        if not interactive and not as_json:  # echo piped input, except in JSON-lines output
             out.write(f"you> {text}\n")
         if text.startswith("/"):
             command, _, rest = text.partition(" ")
