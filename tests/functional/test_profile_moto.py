@@ -32,7 +32,7 @@ def jwks_url() -> Iterator[str]:
     served: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server API
+        def do_GET(self):
             served.append(self.path)
             self.send_response(200)
             self.send_header("content-type", "application/json")
