@@ -6,6 +6,7 @@ Subcommands (``scripts/run-local.sh [serve|invoke|demo] ...``):
 * ``invoke FUNCTION_LOGICAL_ID -e events/<file>.json``: one invocation, like ``sam local invoke``.
 * ``demo``: a scripted Lex conversation and a few chat API calls, printed.
 * ``create-table --endpoint URL``: create the session table on a running DynamoDB (for ``sam local invoke``).
+* ``lex [--memory]``: talk to ChatBot from template.yaml in the terminal (``devtools.lex_console``).
 
 Everything comes from ``template.yaml``: the table definition, each function's CodeUri/Handler/Layers and its
 environment (Globals merged). Only ``AWS_ENDPOINT_URL_DYNAMODB`` and dummy credentials are added.
@@ -546,6 +547,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, run the subcommand, turn setup problems into a one-line error."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["lex"]:  # the Lex console's test window, locally (devtools.lex_console)
+        from devtools.lex_console import main as lex_main
+
+        return lex_main(argv[1:])
     args = build_parser().parse_args(argv)
     command = args.command or "serve"
     if command == "serve" and not hasattr(args, "port"):

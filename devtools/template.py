@@ -21,6 +21,9 @@ TABLE_ID = "SessionTable"
 LOCAL_REGION = "us-east-1"
 LOCAL_ACCOUNT = "123456789012"
 LOCAL_STACK = "chatstate-local"
+LOCAL_USER_POOL = f"{LOCAL_REGION}_LocalPool"
+"""What ``Ref UserPool`` is locally (no Cognito here: tokens of this issuer cannot be fetched, users stay anonymous)."""
+LOCAL_USER_POOL_CLIENT = "local-app-client"
 
 _FN_TAGS = (
     "And",
@@ -330,6 +333,8 @@ def function_spec(
         refs={
             TABLE_ID: table_name,
             f"{TABLE_ID}.Arn": f"arn:aws:dynamodb:{LOCAL_REGION}:{LOCAL_ACCOUNT}:table/{table_name}",
+            "UserPool": LOCAL_USER_POOL,
+            "UserPoolClient": LOCAL_USER_POOL_CLIENT,
         },
         parameter_overrides=parameter_overrides or {},
     )

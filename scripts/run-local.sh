@@ -4,6 +4,7 @@
 #   scripts/run-local.sh serve --port 8080
 #   scripts/run-local.sh demo                 # a scripted Lex conversation + chat API calls
 #   scripts/run-local.sh invoke LexFulfillmentFunction -e events/lex_greeting.json
+#   scripts/run-local.sh lex [--memory]       # the Lex console's test window: ChatBot from template.yaml, in the terminal
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --no-sam

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
     from chatstate.chat.responders import Responder
     from chatstate.chat.service import ChatService
+    from chatstate.profile.port import ProfileStore
     from chatstate.store.port import SessionStore
 
 logger = Logger()
@@ -89,6 +90,8 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("GET", "/sessions/<session_id>"),
     ("GET", "/sessions/<session_id>/messages"),
     ("DELETE", "/sessions/<session_id>"),
+    ("GET", "/profile"),
+    ("PATCH", "/profile"),
 )
 _ROUTE_PATTERNS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = tuple(
     (re.compile("^" + re.sub(r"<\w+>", "[^/]+", path) + "$"), frozenset(m for m, p in ROUTES if p == path))
@@ -128,10 +131,18 @@ _app: APIGatewayHttpResolver | None = None
 
 
 def configure(
-    *, store: SessionStore | None = None, responder: Responder | None = None, service: ChatService | None = None
+    *,
+    store: SessionStore | None = None,
+    responder: Responder | None = None,
+    service: ChatService | None = None,
+    profiles: ProfileStore | None = None,
 ) -> ChatService:
     """Build (or set) the service this function uses; missing parts come from settings/runtime."""
     global _service
+    if profiles is not None:
+        from chatstate.profile.wiring import set_profile_store
+
+        set_profile_store(profiles)
     if service is None:
         from chatstate.chat.service import build_service
 
@@ -142,10 +153,13 @@ def configure(
 
 
 def reset() -> None:
-    """Forget the service (the next request rebuilds it from settings and the runtime store)."""
+    """Forget the service and the profile store (the next request rebuilds them from settings)."""
     global _service
+    from chatstate.profile.wiring import set_profile_store
+
     with _lock:
         _service = None
+        set_profile_store(None)
 
 
 def get_service() -> ChatService:
@@ -213,6 +227,15 @@ def _build_app() -> APIGatewayHttpResolver:
         if not isinstance(sub, str) or not sub.strip():
             raise Unauthenticated("no JWT sub claim")
         return sub
+
+    def profile_owner() -> str:
+        """The caller's ``sub``, checked as a profile key (unusable → 401)."""
+        from chatstate.profile.port import check_subject
+
+        try:
+            return check_subject(actor())
+        except ValueError:
+            raise Unauthenticated("the caller's identity is not valid") from None
 
     def body_bytes() -> bytes:
         event = app.current_event
@@ -285,6 +308,23 @@ def _build_app() -> APIGatewayHttpResolver:
         get_service().delete_session(caller, session_id)
         logger.info("session deleted")
         return _json_response(204, None)
+
+    @app.get("/profile")
+    def get_profile() -> Response:
+        from chatstate.profile.wiring import get_profile_store
+
+        return _json_response(200, {"profile": get_profile_store().get(profile_owner())})
+
+    @app.patch("/profile")
+    def patch_profile() -> Response:
+        from chatstate.profile.model import ProfilePatch
+        from chatstate.profile.wiring import get_profile_store
+
+        caller = profile_owner()
+        patch = parse_json_body(ProfilePatch, body_bytes())
+        merged = get_profile_store().merge(caller, patch.changes())
+        logger.info("profile merged", extra={"fields": sorted(patch.changes())})
+        return _json_response(200, {"profile": merged})
 
     @app.not_found
     def not_found(_exc: NotFoundError) -> Response:

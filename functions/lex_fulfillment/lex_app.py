@@ -1,7 +1,9 @@
 """Lex V2 fulfillment function of the sample ChatBot (Handler: ``lex_app.lambda_handler``).
 
-Thin: the work happens in ``chatstate.lex.LexRuntime``; the bot lives in ``lex_bot``. The runtime and
-its store are built once per execution environment, on first use (boto3 is imported only then).
+Thin: the work happens in ``chatstate.lex.LexRuntime``; the bot lives in ``lex_bot``. The runtime, its
+store and its agent responder (built-in, or Bedrock when ``BEDROCK_MODEL_ID`` is set) are built once
+per execution environment, on first use (boto3 is imported only then), as are the token verifier
+(``TOKEN_ISSUER``/``TOKEN_AUDIENCE``; JWKS cached) and the profile store of signed-in users.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from aws_lambda_powertools import Logger, Metrics
 from lex_bot.attributes import BotAttributes
 from lex_bot.intents import router
 
+from chatstate.deadline import Deadline, within
+from chatstate.lex.profile_link import ProfileLink
 from chatstate.lex.runtime import LexRuntime
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "chatstate-lex")
@@ -26,14 +30,48 @@ def _store() -> Any:
     return get_store()
 
 
+def _responder() -> Any:
+    from chatstate.chat.responders import responder_from_settings
+    from chatstate.settings import get_settings
+
+    return responder_from_settings(get_settings())
+
+
+def _history_turns() -> int:
+    from chatstate.settings import get_settings
+
+    return get_settings().history_turns
+
+
+def _verifier() -> Any:
+    from chatstate.identity import IdentitySettings
+
+    return IdentitySettings.from_env().verifier()
+
+
+def _profiles() -> Any:
+    from chatstate.profile.wiring import get_profile_store
+
+    return get_profile_store()
+
+
 @lru_cache(maxsize=1)
 def get_runtime() -> LexRuntime[BotAttributes]:
     """The runtime of this execution environment (``get_runtime.cache_clear()`` resets it)."""
-    return LexRuntime(router, store=_store, logger=logger, metrics=metrics)
+    return LexRuntime(
+        router,
+        store=_store,
+        logger=logger,
+        metrics=metrics,
+        responder=_responder,
+        history_turns=_history_turns,
+        profiles=ProfileLink(_verifier, _profiles),
+    )
 
 
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Answer one Lex V2 code-hook event."""
-    return get_runtime().handle(event)
+    """Answer one Lex V2 code-hook event, within the invocation's time budget."""
+    with within(Deadline.from_context(context)):
+        return get_runtime().handle(event)

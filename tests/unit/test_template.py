@@ -258,10 +258,22 @@ def test_chat_function_environment_and_routes():
         "GET /sessions/{session_id}",
         "GET /sessions/{session_id}/messages",
         "DELETE /sessions/{session_id}",
+        "GET /profile",
+        "PATCH /profile",
     }
     events = RESOURCES["AgentChatFunction"]["Properties"]["Events"].values()
     assert all(e["Properties"]["PayloadFormatVersion"] == "2.0" for e in events)
     assert all(e["Properties"]["ApiId"] == {"Ref": "ChatApi"} for e in events)
+
+
+def test_lex_function_verifies_tokens_of_the_chat_api_pool():
+    env = function_spec("LexFulfillmentFunction").environment
+    authorizer = RESOURCES["ChatApi"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]["JwtConfiguration"]
+    lex_env = RESOURCES["LexFulfillmentFunction"]["Properties"]["Environment"]["Variables"]
+    assert lex_env["TOKEN_ISSUER"] == authorizer["issuer"]
+    assert lex_env["TOKEN_AUDIENCE"] == authorizer["audience"][0]
+    assert env["TOKEN_ISSUER"] == "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_LocalPool"
+    assert {"BEDROCK_MODEL_ID", "CHAT_HISTORY_TURNS", "CHAT_SYSTEM_PROMPT"} <= env.keys()
 
 
 def test_chat_api_requires_a_jwt_by_default():

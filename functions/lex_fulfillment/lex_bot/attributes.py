@@ -6,6 +6,10 @@ read it but never set it), and a secret server-only field (never sent to Lex at 
 ``name`` is the user's display name. The client that talks to Lex (a web or mobile app, typically
 after sign-in) sets it as the ``name`` session attribute, e.g. ``RecognizeText(..., sessionState=
 {"sessionAttributes": {"name": "Ana"}})``; Greeting uses it and the durable session keeps it.
+
+``name`` and ``language`` are ``Shared()``: for a signed-in user whose Lex client passes a verified
+Cognito token (request attribute ``chatstate.idToken``) they come from, and go to, the user's profile,
+the same one the chat API's ``/profile`` serves.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatstate.attributes import ServerOnly, SessionAttributes
+from chatstate.profile.model import Shared
 
 MAX_RECENT_BOOKINGS = 5
 
@@ -44,8 +49,8 @@ class Booking(BaseModel):
 class BotAttributes(SessionAttributes):
     """The sample bot's attributes (Lex keys in parentheses when they differ from the field name)."""
 
-    name: str | None = None
-    language: Language = Language.EN
+    name: Annotated[str | None, Shared()] = None
+    language: Annotated[Language, Shared()] = Language.EN
     last_booking: Booking | None = Field(default=None, alias="lastBooking")
     recent_bookings: list[Booking] = Field(default_factory=list, alias="recentBookings")
     intent_counts: dict[str, int] = Field(default_factory=dict, alias="intentCounts")

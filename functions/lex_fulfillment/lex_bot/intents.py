@@ -7,7 +7,8 @@ from datetime import date
 from chatstate.lex import IntentRouter, LexResponse, TurnContext, set_slot
 from lex_bot.attributes import Booking, BotAttributes, Language
 
-router = IntentRouter[BotAttributes]()
+router = IntentRouter[BotAttributes](agent_fallback=True)
+"""``agent_fallback``: what the intents don't answer goes to the agent (``fallback`` below is its reprompt)."""
 Ctx = TurnContext[BotAttributes]
 
 GREETINGS: dict[Language, str] = {
@@ -155,5 +156,5 @@ def update_preferences(ctx: Ctx) -> LexResponse:
 @router.dialog("FallbackIntent")
 @router.fulfillment("FallbackIntent")
 def fallback(ctx: Ctx) -> LexResponse:
-    """Reprompt politely; the session state is kept as it is."""
+    """Reprompt politely (when the agent cannot answer); the session state is kept as it is."""
     return ctx.elicit_intent(REPROMPT)

@@ -8,7 +8,7 @@ the chat service appends both messages atomically after the reply.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from chatstate.chat.errors import ResponderFailed, ResponderUnavailable
@@ -27,6 +27,8 @@ __all__ = [
 
 _NAME_PATTERN = re.compile(r"\bmy name is\s+([A-Za-z][\w'\-]{0,40})", re.IGNORECASE)
 _QUOTE_LIMIT = 80
+_STATE_ITEMS = 6
+_NAME_KEYS = ("name", "user_name")
 
 
 @runtime_checkable
@@ -53,11 +55,35 @@ def _quote(text: str) -> str:
     return flat if len(flat) <= _QUOTE_LIMIT else flat[: _QUOTE_LIMIT - 1] + "…"
 
 
+def _words(key: str) -> str:
+    """``last_booking``/``lastBooking`` → ``last booking``."""
+    return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", key).replace("_", " ").lower()
+
+
+def _describe_value(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{_words(str(k))} {_describe_value(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return f"{len(value)} item{'s' if len(value) != 1 else ''}"
+    return str(value)
+
+
+def _describe_state(state: Mapping[str, object], *, limit: int = _STATE_ITEMS) -> str:
+    """A short, deterministic description of the session state (the name is said separately)."""
+    entries = [
+        f"{_words(key)}: {_quote(_describe_value(value))}"
+        for key, value in sorted(state.items())
+        if key not in _NAME_KEYS and value not in (None, "", [], {})
+    ]
+    return "; ".join(entries[:limit])
+
+
 class EchoMemoryResponder:
     """Deterministic built-in responder that shows the session works: turn number, memory, counts.
 
     It remembers a name from the session state (``name`` or ``user_name``) or from an earlier
-    "my name is ..." in the recent history, and quotes the previous user message.
+    "my name is ..." in the recent history, quotes the previous user message, and says what else the
+    session state holds (a Lex bot's typed attributes: language, last booking, ...).
     """
 
     def reply(self, session: Session | None, history: Sequence[Message], message: str) -> str:
@@ -74,15 +100,15 @@ class EchoMemoryResponder:
         earlier = session.event_count if session else 0
         if earlier:
             parts.append(f"We have exchanged {earlier} message{'s' if earlier != 1 else ''} so far.")
-        if session and session.state:
-            keys = ", ".join(sorted(session.state)[:5])
-            parts.append(f"Session state keys: {keys}.")
+        known = _describe_state(session.state) if session else ""
+        if known:
+            parts.append(f"I also know: {known}.")
         return " ".join(parts)
 
     @staticmethod
     def _name(session: Session | None, history: Sequence[Message], message: str) -> str | None:
         if session is not None:
-            for key in ("name", "user_name"):
+            for key in _NAME_KEYS:
                 value = session.state.get(key)
                 if isinstance(value, str) and value.strip():
                     return value.strip()

@@ -234,7 +234,9 @@ class LexEvent(BaseModel):
 
 _OUT = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
-Text = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+TEXT_MAX_CHARS = 1024
+"""Lex V2's limit on one message's text (PlainText, SSML, CustomPayload)."""
+Text = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX_CHARS)]
 CardText = Annotated[str, StringConstraints(min_length=1, max_length=250)]
 OptionalCardText = Annotated[str, StringConstraints(max_length=250)]
 ButtonText = Annotated[str, StringConstraints(min_length=1, max_length=50)]

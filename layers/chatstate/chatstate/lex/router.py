@@ -10,6 +10,10 @@ Example::
 
 An intent without a handler gets ``Delegate`` on a dialog hook and ``Close``/``Failed`` with a polite
 message on fulfillment.
+
+With ``agent_fallback=True`` the fallback intent's turns go to the runtime's responder (an agent
+turn, ``chatstate.lex.agent``); the handler registered for the fallback intent, if any, is the
+polite reprompt used when the agent cannot answer.
 """
 
 from __future__ import annotations
@@ -30,11 +34,16 @@ from chatstate.lex.models import (
     LexIntent,
     LexResponse,
 )
-from chatstate.models import Session
+from chatstate.models import Message, Session
+
+if typing.TYPE_CHECKING:
+    from chatstate.chat.responders import Responder
 
 Handler = Callable[["TurnContext[Any]"], LexResponse]
 """An intent handler: takes the turn's context, returns a response."""
 
+FALLBACK_INTENT = "FallbackIntent"
+"""The usual name of the intent built on ``AMAZON.FallbackIntent``."""
 UNKNOWN_INTENT_MESSAGE = "Sorry, I can't help with that request yet. Is there something else I can do for you?"
 
 
@@ -65,11 +74,15 @@ class TurnContext[A: SessionAttributes]:
         request: The parsed request.
         session: The durable session as loaded at the start of the turn (``None`` on the first turn).
         now: The clock (injectable for tests).
+        history: The session's most recent messages, oldest first (loaded for agent turns only).
+        responder: The agent's responder, when the runtime has one.
     """
 
     request: LexRequest[A]
     session: Session | None = None
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    history: Sequence[Message] = ()
+    responder: Responder | None = None
 
     @property
     def event(self) -> LexEvent:
@@ -138,7 +151,8 @@ class IntentRouter[A: SessionAttributes]:
     """An explicit registry of intent handlers, generic over the bot's ``SessionAttributes`` subclass.
 
     ``IntentRouter[BotAttributes]()`` or ``IntentRouter(BotAttributes)``; handlers are registered with
-    the ``dialog``/``fulfillment`` decorators or passed as mappings.
+    the ``dialog``/``fulfillment`` decorators or passed as mappings. ``agent_fallback=True`` makes
+    ``fallback_intent`` an agent turn (see the module docstring).
     """
 
     def __init__(
@@ -148,11 +162,15 @@ class IntentRouter[A: SessionAttributes]:
         dialog: Mapping[str, Handler] | None = None,
         fulfillment: Mapping[str, Handler] | None = None,
         unknown_intent_message: str = UNKNOWN_INTENT_MESSAGE,
+        agent_fallback: bool = False,
+        fallback_intent: str = FALLBACK_INTENT,
     ) -> None:
         self._attributes = attributes
         self._dialog: dict[str, Handler] = dict(dialog or {})
         self._fulfillment: dict[str, Handler] = dict(fulfillment or {})
         self.unknown_intent_message = unknown_intent_message
+        self.agent_fallback = agent_fallback
+        self.fallback_intent = fallback_intent
 
     @property
     def attributes_type(self) -> type[A]:
@@ -191,8 +209,19 @@ class IntentRouter[A: SessionAttributes]:
         table = self._dialog if event.is_dialog else self._fulfillment
         return table.get(event.session_state.intent.name)
 
+    def wants_agent(self, event: LexEvent) -> bool:
+        """Whether this turn is an agent turn (the switch is on and the intent is the fallback intent)."""
+        return self.agent_fallback and event.session_state.intent.name == self.fallback_intent
+
     def dispatch(self, ctx: TurnContext[A]) -> LexResponse:
-        """Run the handler for the turn, or the default for an intent without one."""
+        """Run the handler for the turn (the agent for a fallback turn when on), or the default."""
+        if ctx.responder is not None and self.wants_agent(ctx.event):
+            from chatstate.lex.agent import agent_turn
+
+            return agent_turn(ctx, ctx.responder, ctx.history, lambda: self._run(ctx))
+        return self._run(ctx)
+
+    def _run(self, ctx: TurnContext[A]) -> LexResponse:
         handler = self.handler_for(ctx.event)
         if handler is not None:
             response = handler(ctx)

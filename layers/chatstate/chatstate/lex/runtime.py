@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from pydantic import ValidationError
 
@@ -33,8 +33,12 @@ from chatstate.exceptions import ChatSessionError, StaleState
 from chatstate.lex import dialog
 from chatstate.lex.models import LexEvent, LexResponse
 from chatstate.lex.router import IntentRouter, LexRequest, TurnContext
-from chatstate.models import NewMessage, Session, SessionRef, StatePatch
+from chatstate.models import Message, NewMessage, Session, SessionRef, StatePatch
 from chatstate.store.port import NEW_SESSION, SessionStore
+
+if TYPE_CHECKING:
+    from chatstate.chat.responders import Responder
+    from chatstate.lex.profile_link import LinkedProfile, ProfileLink
 
 FAILURE_MESSAGE = "Sorry, something went wrong on my side. Please try again in a moment."
 INVALID_REQUEST_MESSAGE = "Sorry, I didn't get that. What would you like to do?"
@@ -42,6 +46,17 @@ MAX_TURN_RUNS = 8
 """How often one Lex turn may run when concurrent turns keep changing the session state under it."""
 _TRANSCRIPT_TYPES = frozenset({"PlainText", "SSML"})
 _MAX_ATTRIBUTES_B64 = 12 * 1024
+
+
+class _Run(NamedTuple):
+    """One run of a turn: the answer for Lex and what saving it would write."""
+
+    answer: dict[str, Any]
+    response: LexResponse
+    messages: list[NewMessage]
+    changes: dict[str, Any]
+    attributes: SessionAttributes
+    linked: LinkedProfile | None
 
 
 class MetricsSink(Protocol):
@@ -61,6 +76,12 @@ class LexRuntime[A: SessionAttributes]:
         metrics: A metrics sink (Powertools ``Metrics`` fits); ``None`` records nothing.
         now: The clock handed to handlers (tests inject a fixed one).
         failure_message: What the user hears when the turn fails.
+        responder: The agent of the router's fallback turns (a ``Responder`` or a factory called once on
+            first use); ``None`` turns agent turns off.
+        profiles: Links a verified user's turns to their cross-channel profile (``ProfileLink``);
+            ``None``: every turn is anonymous.
+        history_turns: How many earlier turns (user + assistant pairs) an agent turn loads as context (or a
+            zero-argument callable giving it, read on the first agent turn).
     """
 
     def __init__(
@@ -72,6 +93,9 @@ class LexRuntime[A: SessionAttributes]:
         metrics: MetricsSink | None = None,
         now: Callable[[], datetime] | None = None,
         failure_message: str = FAILURE_MESSAGE,
+        responder: Responder | Callable[[], Responder] | None = None,
+        history_turns: int | Callable[[], int] = 10,
+        profiles: ProfileLink | None = None,
     ) -> None:
         self.router = router
         self._store = store if isinstance(store, SessionStore) else None
@@ -80,6 +104,9 @@ class LexRuntime[A: SessionAttributes]:
         self.metrics = metrics
         self.now = now or (lambda: datetime.now(UTC))
         self.failure_message = failure_message
+        self._responder = responder
+        self._history_turns = history_turns
+        self.profiles = profiles
 
     @property
     def store(self) -> SessionStore:
@@ -88,6 +115,20 @@ class LexRuntime[A: SessionAttributes]:
             assert self._store_factory is not None
             self._store = self._store_factory()
         return self._store
+
+    @property
+    def responder(self) -> Responder | None:
+        """The agent's responder (built by the factory on first use), or ``None``."""
+        if self._responder is not None and not hasattr(self._responder, "reply"):
+            self._responder = self._responder()  # type: ignore[operator]
+        return self._responder  # type: ignore[return-value]
+
+    @property
+    def history_turns(self) -> int:
+        """Earlier turns an agent turn sees."""
+        if callable(self._history_turns):
+            self._history_turns = self._history_turns()
+        return max(0, self._history_turns)
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Lambda-style entry point; same as ``handle(event)``."""
@@ -123,18 +164,20 @@ class LexRuntime[A: SessionAttributes]:
         (counters, lists) exact. Bounded by ``MAX_TURN_RUNS`` and the invocation's deadline.
         """
         store = self.store
-        loaded = store.load(ref, last=0)
+        agent = self.responder if self.router.wants_agent(event) else None
+        loaded = store.load(ref, last=2 * self.history_turns if agent is not None else 0)
         session = loaded.session if loaded is not None else None
+        history = loaded.recent if loaded is not None else []
         for run in range(1, MAX_TURN_RUNS + 1):
-            answer, response, messages, changes = self._run(event, session, first=run == 1)
-            if not (messages or changes):
+            result = self._run(event, session, history=history, agent=agent, first=run == 1)
+            if not (result.messages or result.changes):
                 break
             try:
                 store.append(
                     ref,
-                    messages,
+                    result.messages,
                     expected=session if session is not None else NEW_SESSION,
-                    state=StatePatch(set=changes),
+                    state=StatePatch(set=result.changes),
                 )
                 break
             except StaleState as stale:
@@ -143,22 +186,30 @@ class LexRuntime[A: SessionAttributes]:
                 deadline.check("lex turn re-run")
                 self._count("LexTurnReruns")
                 session = stale.session  # type: ignore[assignment]
+        if result.linked is not None:  # only the run whose state was saved reaches the profile
+            self.profiles.save(result.linked, result.attributes)  # type: ignore[union-attr]
         self._count("LexTurns")
         self.logger.info(
             "lex turn",
             extra={
                 **self._ids(event),
-                "dialog_action": response.dialog_action_type,
+                "dialog_action": result.response.dialog_action_type,
                 "runs": run,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
             },
         )
-        return answer
+        return result.answer
 
     def _run(
-        self, event: LexEvent, session: Session | None, *, first: bool
-    ) -> tuple[dict[str, Any], LexResponse, list[NewMessage], dict[str, Any]]:
-        """Decode, dispatch and encode one run of the turn on ``session``: (answer, response, transcript, changes)."""
+        self,
+        event: LexEvent,
+        session: Session | None,
+        *,
+        history: list[Message],
+        agent: Responder | None,
+        first: bool,
+    ) -> _Run:
+        """Decode, dispatch and encode one run of the turn on ``session`` (nothing is saved here)."""
         durable = session.state if session is not None else None
         decoded = self.router.attributes_type.decode(event.session_state.session_attributes, durable)
         if decoded.rejected and first:
@@ -173,6 +224,7 @@ class LexRuntime[A: SessionAttributes]:
                 "server-only attributes set by the client were ignored",
                 extra={**self._ids(event), "tampered_fields": tampered},
             )
+        linked = self.profiles.open(event, decoded.attributes) if self.profiles is not None else None
         request = LexRequest(
             event=event,
             attributes=decoded.attributes,
@@ -180,10 +232,18 @@ class LexRuntime[A: SessionAttributes]:
             rejected=decoded.rejected,
             ignored=decoded.ignored,
         )
-        response = self.router.dispatch(TurnContext(request=request, session=session, now=self.now))
+        turn = TurnContext(request=request, session=session, now=self.now, history=history, responder=agent)
+        response = self.router.dispatch(turn)
         attributes = decoded.attributes.encode(decoded.extras)
         answer = self._finish(response, event, attributes)
-        return answer, response, self._transcript(event, response), decoded.attributes.state_changes(durable)
+        return _Run(
+            answer,
+            response,
+            self._transcript(event, response),
+            decoded.attributes.state_changes(durable),
+            decoded.attributes,
+            linked,
+        )
 
     @staticmethod
     def _finish(response: LexResponse, event: LexEvent, attributes: dict[str, str] | None) -> dict[str, Any]:

@@ -1,0 +1,96 @@
+"""Functional: one profile across lex_app and chat_app on DynamoDB (moto), tokens checked against a loopback JWKS."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import chat_app
+import lex_app
+import pytest
+
+from chatstate import runtime as chatstate_runtime
+from chatstate.identity import TOKEN_REQUEST_ATTRIBUTE
+from chatstate.profile.wiring import set_profile_store
+from devtools.template import create_session_table
+from tests.lexkit import assert_valid, lex_context, load_event, messages_text
+from tests.tokens import CLIENT_ID, ISSUER, jwks, token
+from tests.unit.chat_support import call, http_event
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+TABLE = "crossover-sessions"
+USER = "5e1d-verified-user"
+
+
+@pytest.fixture
+def jwks_url() -> Iterator[str]:
+    """The pool's JWKS, served on 127.0.0.1 (``TOKEN_JWKS_URL`` points the verifier here)."""
+    body = json.dumps(jwks()).encode()
+    served: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            served.append(self.path)
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(served) == 1  # fetched once per execution environment, then cached
+
+
+@pytest.fixture
+def stack(fake_aws_env, moto_dynamodb, jwks_url, monkeypatch):
+    monkeypatch.setenv("SESSION_TABLE_NAME", TABLE)
+    monkeypatch.setenv("TOKEN_ISSUER", ISSUER)
+    monkeypatch.setenv("TOKEN_AUDIENCE", CLIENT_ID)
+    monkeypatch.setenv("TOKEN_JWKS_URL", jwks_url)
+    create_session_table(moto_dynamodb, TABLE)
+
+    def clean() -> None:
+        chatstate_runtime.reset()
+        set_profile_store(None)
+        lex_app.get_runtime.cache_clear()
+        chat_app.reset()
+
+    clean()
+    yield moto_dynamodb
+    clean()
+
+
+def lex(name: str, credential: str | None, language: str | None = None) -> dict:
+    event = load_event(name)
+    if language is not None:
+        event["sessionState"]["intent"]["slots"]["Language"]["value"]["interpretedValue"] = language
+    if credential is not None:
+        event["requestAttributes"] = {TOKEN_REQUEST_ATTRIBUTE: credential}
+    return assert_valid(lex_app.lambda_handler(event, lex_context()))
+
+
+def test_one_profile_across_both_functions(stack):
+    lex("lex_update_preferences_fulfillment", token(USER))
+    assert call(http_event("GET", "/profile", actor=USER)).body == {"profile": {"language": "es"}}
+    assert call(http_event("PATCH", "/profile", actor=USER, body={"name": "Bea"})).status == 200
+    assert messages_text(lex("lex_greeting", token(USER))).startswith("Hola, Bea!")
+    forged = token(USER, key="forger")
+    lex("lex_update_preferences_fulfillment", forged, "fr")  # anonymous: the session changes, the profile does not
+    assert messages_text(lex("lex_greeting", forged)).startswith("Bonjour, Ana!")
+    assert call(http_event("GET", "/profile", actor=USER)).body == {"profile": {"name": "Bea", "language": "es"}}
+    items = stack.scan(TableName=TABLE)["Items"]
+    profiles = [item for item in items if item["pk"]["S"].startswith("PROFILE#")]
+    assert [item["pk"]["S"] for item in profiles] == [f"PROFILE#{USER}"]
+    assert all("expires_at" in item for item in items)
