@@ -1,7 +1,8 @@
 """Lex V2 fulfillment function of the sample ChatBot (Handler: ``lex_app.lambda_handler``).
 
-Thin: the work happens in ``chatstate.lex.LexRuntime``; the bot lives in ``lex_bot``. The runtime and
-its store are built once per execution environment, on first use (boto3 is imported only then).
+Thin: the work happens in ``chatstate.lex.LexRuntime``; the bot lives in ``lex_bot``. The runtime, its
+store and the store's boto3 client are built once per execution environment: during Lambda's Init when running
+in Lambda (``prepare``), otherwise on first use (tests inject a store before that).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from lex_bot.attributes import BotAttributes
 from lex_bot.intents import router
 
 from chatstate.lex.runtime import LexRuntime
+from chatstate.runtime import in_lambda, prepare_clients
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "chatstate-lex")
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ChatState")
@@ -37,3 +39,19 @@ def get_runtime() -> LexRuntime[BotAttributes]:
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one Lex V2 code-hook event."""
     return get_runtime().handle(event)
+
+
+def prepare() -> None:
+    """Build the runtime, its store and the boto3 client now (Lambda Init) rather than in the first event.
+
+    Best effort: if the configuration or boto3 fails here, the first event builds them again and still answers Lex
+    with a valid response.
+    """
+    try:
+        prepare_clients(get_runtime().store)
+    except Exception:
+        logger.exception("init: runtime not prepared; the first event will build it")
+
+
+if in_lambda():
+    prepare()
