@@ -19,7 +19,7 @@ import sys
 import uuid
 from typing import Any
 
-from benchmarks.coldstart import BUILD_DIR, REPO, build_layer, copy_function, median, run_fresh
+from benchmarks.coldstart import BUILD_DIR, REPO, build_layer, copy_function, heaviest_imports, median, run_fresh
 from devtools.dynamodb_local import DynamoDBLocal, local_client
 from devtools.local import local_environment
 from devtools.template import create_session_table, function_spec
@@ -66,6 +66,10 @@ def main() -> None:
                 {**env, "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"},
                 [code, layer],
             )
+        breakdown = {
+            function_id: heaviest_imports(module, targets[function_id][2], targets[function_id][3])
+            for function_id, (module, _) in FUNCTIONS.items()
+        }
         samples: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
         for module, event_name, env, paths in targets.values():  # one unmeasured run each: warm the disk cache
             run_fresh(module, first_event(event_name) if event_name else None, env, paths)
@@ -86,6 +90,11 @@ def main() -> None:
         init, first, total = (median(runs, key) for key in ("init_ms", "first_ms", "total"))
         label = name.replace(" lazy", " (everything lazy, in the first event)")
         print(f"| {label} | {init:.0f} ms | {first:.0f} ms | {total:.0f} ms | {total / bare:.1f}x |")
+
+    for function_id, imports in breakdown.items():
+        print(f"\nHeaviest direct imports of {function_id} during Init (-X importtime, cumulative):")
+        for micros, name in imports:
+            print(f"- {name}: {micros / 1000:.0f} ms")
 
 
 if __name__ == "__main__":
