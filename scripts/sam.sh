@@ -5,6 +5,6 @@
 #   scripts/sam.sh deploy --guided
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh >&2   # idempotent: creates or refreshes .venv, .venv-sam, .tools
+bash scripts/bootstrap.sh --no-ddb >&2   # idempotent: creates or refreshes .venv and .venv-sam
 export SAM_CLI_TELEMETRY="${SAM_CLI_TELEMETRY:-0}"
 PATH="$PWD/.venv/bin:$PATH" exec .venv-sam/bin/sam "$@"
