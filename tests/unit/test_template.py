@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
 import re
+import subprocess
 from typing import Any
 
 import pytest
@@ -423,10 +425,21 @@ def test_the_architecture_is_defined_once_and_is_no_parameter():
     assert (REPO_ROOT / layer["Properties"]["ContentUri"] / "Makefile").is_file()
 
 
-def test_the_layer_makefile_reads_the_architecture_from_the_template():
-    makefile = (REPO_ROOT / "layers/chatstate/Makefile").read_text()
-    assert "&architecture" in makefile
-    assert "LAYER_ARCH ?=" not in makefile
+def test_the_layer_makefile_builds_for_the_template_architecture_whatever_the_environment(tmp_path):
+    """`make -n` (what `sam build` runs, dry): the wheels' platform follows the anchor; LAYER_ARCH in the env can't."""
+    (arch,) = ANCHOR.findall((REPO_ROOT / "template.yaml").read_text())
+    platform = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}[arch]
+    for stale in ("", "x86_64", "arm64"):
+        env = {"PATH": os.environ["PATH"], "LAYER_ARCH": stale}
+        dry_run = subprocess.run(
+            ["make", "-n", "-f", "layers/chatstate/Makefile", "build-SessionLayer", f"ARTIFACTS_DIR={tmp_path}"],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert f"--platform {platform} " in dry_run
 
 
 def test_samconfig_overrides_only_declared_parameters():
