@@ -1,6 +1,6 @@
 """Benchmark of the agent-chat function (not a test). Run from the repo root::
 
-    .venv/bin/python benchmarks/bench_chat.py [--requests 2000] [--imports 9] [--no-ddb]
+    .venv/bin/python benchmarks/bench_chat.py [--requests 2000] [--no-ddb]
 
 Prints a Markdown table:
 
@@ -9,8 +9,7 @@ Prints a Markdown table:
   return an API Gateway response dict of the same shape: one that only parses and dumps JSON, one that
   makes the same ``ChatService`` call by hand (so the difference is the resolver, validation, logging
   and metrics);
-* cold import of ``chat_app`` in a fresh interpreter (layer and function on ``PYTHONPATH``), median of
-  N runs, and import + first HTTP request (in-memory store);
+* (cold start, Init + first invocation, is measured by ``benchmarks/bench_cold.py``);
 * DynamoDB requests and bytes (request bodies sent, response bodies received) per
   ``POST /sessions/{id}/messages`` against DynamoDB Local at 10, 100 and 1,000 prior messages.
 """
@@ -23,7 +22,6 @@ import io
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -129,51 +127,6 @@ def warm(requests: int) -> list[tuple[str, float]]:
     return results
 
 
-_IMPORT = "import time; t = time.perf_counter(); import chat_app; print((time.perf_counter() - t) * 1000)"
-_FIRST = """
-import json, os, sys, time
-t = time.perf_counter()
-import chat_app
-from chatstate import runtime
-from chatstate.store.memory import InMemorySessionStore
-runtime.set_store(InMemorySessionStore())
-event = json.load(open(sys.argv[1]))
-response = chat_app.lambda_handler(event, None)
-assert response["statusCode"] == 200, response
-print((time.perf_counter() - t) * 1000, file=sys.stderr)
-"""
-
-
-def cold(runs: int) -> list[tuple[str, float]]:
-    """Median milliseconds: import chat_app, and import + first HTTP request, in fresh interpreters."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(LAYER), str(FUNCTION)]),
-        "SESSION_TABLE_NAME": "bench-sessions",
-        "POWERTOOLS_SERVICE_NAME": "agent-chat",
-        "POWERTOOLS_METRICS_NAMESPACE": "chatstate",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    subprocess.run([sys.executable, "-c", _IMPORT], env=env, check=True, capture_output=True)  # warm the pyc cache
-    imports, firsts = [], []
-    for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", _IMPORT], env=env, check=True, capture_output=True, text=True)
-        imports.append(float(out.stdout.strip().splitlines()[-1]))
-        out = subprocess.run(
-            [sys.executable, "-c", _FIRST, str(EVENTS / "chat_send_message.json")],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        firsts.append(float(out.stderr.strip().splitlines()[-1]))
-    return [
-        (f"cold `import chat_app` (median of {runs})", statistics.median(imports)),
-        (f"cold import + first POST message, in-memory store (median of {runs})", statistics.median(firsts)),
-    ]
-
-
 def dynamodb(prior_counts: tuple[int, ...] = (10, 100, 1_000)) -> list[tuple[int, int, str, int, int]]:
     """(prior messages, requests, operations, bytes sent, bytes received) per POST message on DynamoDB Local."""
     import chat_app
@@ -217,7 +170,6 @@ def dynamodb(prior_counts: tuple[int, ...] = (10, 100, 1_000)) -> list[tuple[int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2_000)
-    parser.add_argument("--imports", type=int, default=9)
     parser.add_argument("--no-ddb", action="store_true", help="skip the DynamoDB Local part")
     args = parser.parse_args()
 
@@ -226,8 +178,6 @@ def main() -> None:
     print("|---|---|")
     for name, micros in warm(args.requests):
         print(f"| warm: {name} (median of {args.requests}) | {micros:,.1f} µs |")
-    for name, millis in cold(args.imports):
-        print(f"| {name} | {millis:,.0f} ms |")
     if not args.no_ddb:
         print("\n| prior messages | DynamoDB requests per POST message | operations | bytes sent | bytes received |")
         print("|---|---|---|---|---|")

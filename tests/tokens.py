@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
@@ -64,3 +68,30 @@ class FakeJwks:
         if self.error is not None:
             raise self.error
         return json.dumps(self.document).encode()
+
+
+@contextmanager
+def served_jwks(document: dict[str, Any] | None = None) -> Iterator[tuple[str, list[str]]]:
+    """Serve a JWKS on 127.0.0.1: yields (its URL, the paths fetched so far)."""
+    body = json.dumps(document if document is not None else jwks()).encode()
+    fetched: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            fetched.append(self.path)
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json", fetched
+    finally:
+        server.shutdown()
+        server.server_close()

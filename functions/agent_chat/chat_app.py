@@ -10,8 +10,9 @@ Direct invocation (anything that is not an API Gateway event, e.g. AgentCore-sty
 *returned* (not raised) as the same error envelope plus ``"status"`` (the HTTP status it would have
 had) and, for retryable errors, ``"retry_after_seconds"``; only unexpected bugs raise.
 
-The resolver and the service are built lazily, once per execution environment; tests inject a store
-and a responder with ``configure(...)`` and undo it with ``reset()``.
+The resolver, the service and its boto3 clients are built once per execution environment: during Lambda's Init
+when running in Lambda (``prepare``), otherwise lazily on first use; tests inject a store and a responder with
+``configure(...)`` and undo it with ``reset()``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from chatstate.exceptions import (
     SessionNotFound,
     StoreUnavailable,
 )
+from chatstate.runtime import in_lambda, prepare_clients
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -406,3 +408,21 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         with _resolve_lock:
             return app.resolve(event, context)
     return direct_invoke(event)
+
+
+def prepare() -> None:
+    """Build the resolver, the service and its boto3 clients now (Lambda Init) rather than in the first request.
+
+    Best effort: if the configuration or boto3 fails here, the first request builds them again and answers with a
+    JSON error if it must.
+    """
+    try:
+        get_app()
+        service = get_service()
+        prepare_clients(service.store, service.responder)
+    except Exception:
+        logger.exception("init: service not prepared; the first request will build it")
+
+
+if in_lambda():
+    prepare()

@@ -2,8 +2,9 @@
 
 Thin: the work happens in ``chatstate.lex.LexRuntime``; the bot lives in ``lex_bot``. The runtime, its
 store and its agent responder (built-in, or Bedrock when ``BEDROCK_MODEL_ID`` is set) are built once
-per execution environment, on first use (boto3 is imported only then), as are the token verifier
-(``TOKEN_ISSUER``/``TOKEN_AUDIENCE``; JWKS cached) and the profile store of signed-in users.
+per execution environment, as are the token verifier (``TOKEN_ISSUER``/``TOKEN_AUDIENCE``; JWKS cached) and
+the profile store of signed-in users: during Lambda's Init when running in Lambda (``prepare``), otherwise on
+first use (tests inject a store before that).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from lex_bot.intents import router
 from chatstate.deadline import Deadline, within
 from chatstate.lex.profile_link import ProfileLink
 from chatstate.lex.runtime import LexRuntime
+from chatstate.runtime import in_lambda, prepare_clients
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "chatstate-lex")
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ChatState")
@@ -75,3 +77,19 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one Lex V2 code-hook event, within the invocation's time budget."""
     with within(Deadline.from_context(context)):
         return get_runtime().handle(event)
+
+
+def prepare() -> None:
+    """Build the runtime, its store and the boto3 client now (Lambda Init) rather than in the first event.
+
+    Best effort: if the configuration or boto3 fails here, the first event builds them again and still answers Lex
+    with a valid response.
+    """
+    try:
+        prepare_clients(get_runtime().store)
+    except Exception:
+        logger.exception("init: runtime not prepared; the first event will build it")
+
+
+if in_lambda():
+    prepare()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import chat_app
 import lex_app
@@ -16,7 +13,7 @@ from chatstate.identity import TOKEN_REQUEST_ATTRIBUTE
 from chatstate.profile.wiring import set_profile_store
 from devtools.template import create_session_table
 from tests.lexkit import assert_valid, lex_context, load_event, messages_text
-from tests.tokens import CLIENT_ID, ISSUER, jwks, token
+from tests.tokens import CLIENT_ID, ISSUER, served_jwks, token
 from tests.unit.chat_support import call, http_event
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -28,29 +25,9 @@ USER = "5e1d-verified-user"
 @pytest.fixture
 def jwks_url() -> Iterator[str]:
     """The pool's JWKS, served on 127.0.0.1 (``TOKEN_JWKS_URL`` points the verifier here)."""
-    body = json.dumps(jwks()).encode()
-    served: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            served.append(self.path)
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
-    assert len(served) == 1  # fetched once per execution environment, then cached
+    with served_jwks() as (url, fetched):
+        yield url
+    assert len(fetched) == 1  # fetched once per execution environment, then cached
 
 
 @pytest.fixture

@@ -1,10 +1,13 @@
 """Per-execution-environment singletons: the configured session store, built lazily once.
 
 Handlers call ``get_store()``; tests call ``set_store(...)`` to inject a twin and ``reset()`` after.
+Inside Lambda, handler modules build their runtime during Init (``in_lambda()``, ``prepare_clients``): AWS's guidance
+is to create SDK clients outside the handler, so the first event does not pay for ``import boto3`` and the client.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -29,6 +32,17 @@ def get_store() -> SessionStore:
                 settings = get_settings()
                 _store = DynamoDBSessionStore(settings.table_name, policy=StorePolicy(ttl_seconds=settings.ttl_seconds))
     return _store
+
+
+def in_lambda() -> bool:
+    """True in a Lambda execution environment (Lambda sets ``AWS_LAMBDA_INITIALIZATION_TYPE`` for every function)."""
+    return bool(os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE"))
+
+
+def prepare_clients(*parts: object) -> None:
+    """Create the boto3 clients of ``parts`` now, through their lazy ``client`` property (parts without one: no-op)."""
+    for part in parts:
+        getattr(part, "client", None)
 
 
 def set_store(store: SessionStore) -> None:

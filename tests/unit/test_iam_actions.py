@@ -1,0 +1,134 @@
+"""Least privilege, checked against the code: each function's DynamoDB grant equals the actions its flows call.
+
+Every request the functions send (on moto) is recorded through botocore's ``before-parameter-build`` event and
+translated to the IAM action that authorises it (a transaction is authorised per element: Put → PutItem,
+Update → UpdateItem, Delete → DeleteItem, ConditionCheck → ConditionCheckItem). The template must grant exactly that
+set: a new call in the code without a grant would be AccessDenied in AWS, a grant nothing calls is privilege to remove.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import chat_app
+import lex_app
+import pytest
+
+from chatstate import runtime as chatstate_runtime
+from chatstate.chat import EchoMemoryResponder
+from chatstate.identity import TOKEN_REQUEST_ATTRIBUTE
+from chatstate.profile.dynamodb import DynamoDBProfileStore
+from chatstate.profile.wiring import set_profile_store
+from chatstate.store.dynamodb import DynamoDBSessionStore
+from chatstate.store.port import StorePolicy
+from devtools.template import create_session_table, load_template
+from tests.lexkit import EVENTS, assert_valid, lex_context, load_event
+from tests.tokens import CLIENT_ID, ISSUER, served_jwks, token
+from tests.unit.chat_support import call, chat_context, http_event
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+TABLE = "iam-sessions"
+PLAIN = {
+    name: f"dynamodb:{name}"
+    for name in ("Query", "Scan", "GetItem", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "BatchGetItem")
+}
+TRANSACT_ELEMENT = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+    "Get": "dynamodb:GetItem",
+}
+
+
+def iam_actions(operation: str, params: dict[str, Any]) -> set[str]:
+    """The IAM actions one DynamoDB request needs."""
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        return {TRANSACT_ELEMENT[kind] for item in params["TransactItems"] for kind in item}
+    return {PLAIN[operation]}
+
+
+def granted(function_id: str) -> set[str]:
+    """The DynamoDB actions ``function_id``'s policies grant on the session table."""
+    policies = load_template()["Resources"][function_id]["Properties"]["Policies"]
+    actions: set[str] = set()
+    for policy in policies:
+        if isinstance(policy, dict) and "Statement" in policy:
+            for statement in policy["Statement"]:
+                listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                actions |= {a for a in listed if a.startswith("dynamodb:")}
+    return actions
+
+
+@pytest.fixture
+def recorded(moto_dynamodb, monkeypatch) -> Iterator[tuple[DynamoDBSessionStore, set[str]]]:
+    """A DynamoDB store on moto whose requests are recorded as IAM actions."""
+    create_session_table(moto_dynamodb, TABLE)
+    monkeypatch.setenv("SESSION_TABLE_NAME", TABLE)
+    actions: set[str] = set()
+
+    def record(model: Any, params: dict[str, Any], **_: Any) -> None:
+        actions.update(iam_actions(model.name, params))
+
+    moto_dynamodb.meta.events.register("before-parameter-build.dynamodb.*", record)
+    set_profile_store(DynamoDBProfileStore(TABLE, client=moto_dynamodb))
+    with served_jwks() as (jwks_url, _):
+        monkeypatch.setenv("TOKEN_ISSUER", ISSUER)
+        monkeypatch.setenv("TOKEN_AUDIENCE", CLIENT_ID)
+        monkeypatch.setenv("TOKEN_JWKS_URL", jwks_url)
+        yield DynamoDBSessionStore(TABLE, client=moto_dynamodb, policy=StorePolicy(ttl_seconds=600)), actions
+    set_profile_store(None)
+
+
+def test_lex_function_grant_is_exactly_what_a_conversation_calls(recorded):
+    store, actions = recorded
+    chatstate_runtime.set_store(store)
+    lex_app.get_runtime.cache_clear()
+    try:
+        for path in sorted(EVENTS.glob("lex_*.json")):
+            assert_valid(lex_app.lambda_handler(load_event(path.stem), lex_context()))
+        attributes = None
+        for path in sorted((EVENTS / "lex_conversation").glob("turn_*.json")):
+            event = json.loads(path.read_text())
+            if attributes is not None:
+                event["sessionState"]["sessionAttributes"] = attributes
+            attributes = assert_valid(lex_app.lambda_handler(event, lex_context()))["sessionState"]["sessionAttributes"]
+        for name in ("lex_update_preferences_fulfillment", "lex_greeting"):  # a signed-in user: profile read + merge
+            event = load_event(name)
+            event["requestAttributes"] = {TOKEN_REQUEST_ATTRIBUTE: token("signed-in-user")}
+            if name == "lex_update_preferences_fulfillment":  # a language the conversation above did not choose
+                event["sessionState"]["intent"]["slots"]["Language"]["value"]["interpretedValue"] = "de"
+            assert_valid(lex_app.lambda_handler(event, lex_context()))
+    finally:
+        lex_app.get_runtime.cache_clear()
+        chatstate_runtime.reset()
+    assert actions == granted("LexFulfillmentFunction")
+
+
+def test_chat_function_grant_is_exactly_what_its_routes_call(recorded):
+    store, actions = recorded
+    chat_app.configure(store=store, responder=EchoMemoryResponder())
+    try:
+        created = call(http_event("POST", "/sessions", body={"state": {"name": "Ana"}}))
+        sid = created.body["session_id"]
+        for n in range(12):
+            message = http_event("POST", f"/sessions/{sid}/messages", body={"message": f"m{n}"})
+            assert call(message).status == 200
+        retry = http_event("POST", f"/sessions/{sid}/messages", body={"message": "x"}, headers={"Idempotency-Key": "k"})
+        assert call(retry).status == 200
+        assert call(retry).status == 200  # the replay reads the stored reply back
+        assert call(http_event("GET", f"/sessions/{sid}")).status == 200
+        page = call(http_event("GET", f"/sessions/{sid}/messages", query={"limit": "5"}))
+        later = http_event("GET", f"/sessions/{sid}/messages", query={"cursor": page.body["next_cursor"]})
+        assert call(later).status == 200
+        direct = {"message": "hi", "session_id": "direct-1", "actor_id": "bob"}
+        assert "response" in chat_app.lambda_handler(direct, chat_context())
+        assert call(http_event("DELETE", f"/sessions/{sid}")).status == 204
+        assert call(http_event("PATCH", "/profile", body={"name": "Ana"})).status == 200
+        assert call(http_event("GET", "/profile")).body == {"profile": {"name": "Ana"}}
+    finally:
+        chat_app.reset()
+    assert actions == granted("AgentChatFunction")

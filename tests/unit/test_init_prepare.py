@@ -1,0 +1,80 @@
+"""Lambda Init: both functions build their runtime and boto3 clients before the first event, best effort."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import chat_app
+import lex_app
+import pytest
+
+from chatstate import runtime as chatstate_runtime
+from devtools.template import REPO_ROOT
+from tests.lexkit import assert_valid, lex_context, load_event
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+
+@pytest.fixture
+def fresh_wiring(fake_aws_env, monkeypatch):
+    monkeypatch.setenv("SESSION_TABLE_NAME", "init-sessions")
+    chatstate_runtime.reset()
+    lex_app.get_runtime.cache_clear()
+    chat_app.reset()
+    yield
+    chatstate_runtime.reset()
+    lex_app.get_runtime.cache_clear()
+    chat_app.reset()
+
+
+def test_lex_prepare_creates_the_store_client_before_any_event(fresh_wiring):
+    lex_app.prepare()
+    store = lex_app.get_runtime().store
+    assert store._client is not None  # type: ignore[attr-defined]
+    assert store._client.meta.service_model.service_name == "dynamodb"  # type: ignore[attr-defined]
+
+
+def test_chat_prepare_creates_the_service_and_its_client(fresh_wiring):
+    chat_app.prepare()
+    service = chat_app.get_service()
+    assert service.store._client is not None  # type: ignore[attr-defined]
+
+
+def test_a_failed_prepare_leaves_the_first_event_to_answer(fresh_wiring, monkeypatch):
+    monkeypatch.delenv("SESSION_TABLE_NAME")
+    lex_app.prepare()  # logs, does not raise: a failed Init would give Lex no response at all
+    response = assert_valid(lex_app.lambda_handler(load_event("lex_greeting"), lex_context()))
+    assert response["sessionState"]["dialogAction"]["type"] == "Close"
+    chat_app.prepare()
+    direct = chat_app.lambda_handler({"message": "hi", "session_id": "s", "actor_id": "a"}, None)
+    assert direct["status"] == 500
+
+
+@pytest.mark.parametrize("module", ["lex_app", "chat_app"])
+def test_importing_outside_lambda_builds_nothing(module):
+    """No import-time side effect unless Lambda's own AWS_LAMBDA_INITIALIZATION_TYPE is set."""
+    code = (
+        f"import {module}, sys; from chatstate import runtime; "
+        "sys.exit(1 if runtime._store is not None or 'boto3' in sys.modules else 0)"
+    )
+    env = {"PYTHONPATH": "layers/chatstate:functions/lex_fulfillment:functions/agent_chat", "PATH": ""}
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, check=False).returncode == 0
+
+
+@pytest.mark.parametrize("module", ["lex_app", "chat_app"])
+def test_importing_in_lambda_prepares_the_store_client(module):
+    code = (
+        f"import {module}, sys; from chatstate import runtime; "
+        "sys.exit(0 if runtime._store is not None and runtime._store._client is not None else 1)"
+    )
+    env = {
+        "PYTHONPATH": "layers/chatstate:functions/lex_fulfillment:functions/agent_chat",
+        "PATH": "",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "SESSION_TABLE_NAME": "t-init",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    assert subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, check=False).returncode == 0
