@@ -33,6 +33,7 @@ from chatstate.chat.errors import (
     ResponderUnavailable,
     Unauthenticated,
 )
+from chatstate.deadline import Deadline, within
 from chatstate.exceptions import (
     ChatSessionError,
     ConflictError,
@@ -357,8 +358,9 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request_id = getattr(context, "aws_request_id", None)
     if request_id:
         logger.append_keys(request_id=request_id)
-    if is_http_event(event):
-        app = get_app()
-        with _resolve_lock:
-            return app.resolve(event, context)
-    return direct_invoke(event)
+    with within(Deadline.from_context(context)):
+        if is_http_event(event):
+            app = get_app()
+            with _resolve_lock:
+                return app.resolve(event, context)
+        return direct_invoke(event)

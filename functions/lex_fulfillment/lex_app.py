@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger, Metrics
 from lex_bot.attributes import BotAttributes
 from lex_bot.intents import router
 
+from chatstate.deadline import Deadline, within
 from chatstate.lex.runtime import LexRuntime
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "chatstate-lex")
@@ -35,5 +36,6 @@ def get_runtime() -> LexRuntime[BotAttributes]:
 @logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Answer one Lex V2 code-hook event."""
-    return get_runtime().handle(event)
+    """Answer one Lex V2 code-hook event, within the invocation's time budget."""
+    with within(Deadline.from_context(context)):
+        return get_runtime().handle(event)
