@@ -42,6 +42,7 @@ from chatstate.exceptions import (
     SessionNotFound,
     StoreUnavailable,
 )
+from chatstate.logsafe import error_fields, safe_id
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -304,7 +305,7 @@ def _build_app() -> APIGatewayHttpResolver:
         """Every error, mapped once by type to a JSON error (and counted)."""
         spec, body = error_body(exc)
         if spec.status >= 500 and not isinstance(exc, ResponderUnavailable | StoreUnavailable):
-            logger.exception("request failed", extra={"error_code": spec.code})
+            logger.error("request failed", extra={"error_code": spec.code, **error_fields(exc)})
         else:
             logger.info("request rejected", extra={"error_code": spec.code, "status": spec.status})
         _count_error(spec)
@@ -333,8 +334,8 @@ def is_http_event(event: Any) -> bool:
 def direct_invoke(event: Any) -> dict[str, Any]:
     """Answer an AgentCore-style payload; errors are returned as the JSON error envelope."""
     session_id = event.get("session_id") if isinstance(event, dict) else None
-    if isinstance(session_id, str):
-        logger.set_correlation_id(session_id)
+    if session_id is not None:
+        logger.set_correlation_id(safe_id(session_id))
     try:
         result = get_service().invoke(event)
     except ChatSessionError as exc:

@@ -81,6 +81,10 @@ class BedrockConverseResponder:
                     import boto3
                     from botocore.config import Config
 
+                    from chatstate.logsafe import quiet_wire_logs
+
+                    quiet_wire_logs()
+
                     config = Config(
                         retries={"mode": "standard", "max_attempts": 3},
                         connect_timeout=CONNECT_TIMEOUT_SECONDS,
