@@ -216,8 +216,15 @@ def _build_app() -> APIGatewayHttpResolver:
         event = app.current_event
         return decode_body(event.body, is_base64=bool(event.is_base64_encoded))
 
-    def session_scope(session_id: str) -> str:
-        ChatService.ref("-", session_id)  # 400 naming session_id before any I/O
+    def session_scope(matched: str) -> str:
+        """The session id as API Gateway decoded it (``pathParameters``), validated (400) before any I/O.
+
+        The resolver matches the raw, still percent-encoded path; ``pathParameters`` holds the decoded
+        value, so ``s%3A1`` and ``s:1`` address the same session.
+        """
+        params = app.current_event.path_parameters or {}
+        session_id = params.get("session_id", matched)
+        ChatService.ref("-", session_id)
         logger.set_correlation_id(session_id)
         return session_id
 
@@ -239,7 +246,7 @@ def _build_app() -> APIGatewayHttpResolver:
     @app.post("/sessions/<session_id>/messages")
     def send_message(session_id: str) -> Response:
         caller = actor()
-        session_scope(session_id)
+        session_id = session_scope(session_id)
         body = parse_json_body(SendMessageBody, body_bytes())
         key = app.current_event.headers.get("idempotency-key")
         if key is not None and not re.fullmatch(r"[\x21-\x7e]{1,128}", key):
@@ -257,13 +264,13 @@ def _build_app() -> APIGatewayHttpResolver:
     @app.get("/sessions/<session_id>")
     def get_session(session_id: str) -> Response:
         caller = actor()
-        session_scope(session_id)
+        session_id = session_scope(session_id)
         return _json_response(200, render(SessionView.of(get_service().get_session(caller, session_id))))
 
     @app.get("/sessions/<session_id>/messages")
     def list_messages(session_id: str) -> Response:
         caller = actor()
-        session_scope(session_id)
+        session_id = session_scope(session_id)
         params = app.current_event.query_string_parameters or {}
         raw_limit = params.get("limit")
         if raw_limit is None or raw_limit == "":
@@ -279,7 +286,7 @@ def _build_app() -> APIGatewayHttpResolver:
     @app.delete("/sessions/<session_id>")
     def delete_session(session_id: str) -> Response:
         caller = actor()
-        session_scope(session_id)
+        session_id = session_scope(session_id)
         get_service().delete_session(caller, session_id)
         logger.info("session deleted")
         return _json_response(204, None)

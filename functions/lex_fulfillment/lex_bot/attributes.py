@@ -14,11 +14,14 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chatstate.attributes import ServerOnly, SessionAttributes
 
 MAX_RECENT_BOOKINGS = 5
+MAX_NAME_CHARS = 100
+"""Longest display name the bot keeps; a longer one is rejected (reported, not stored)."""
+MAX_CITY_CHARS = 100
 
 
 class Language(StrEnum):
@@ -36,15 +39,15 @@ class Booking(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    departure_city: str
-    arrival_city: str
+    departure_city: Annotated[str, StringConstraints(max_length=MAX_CITY_CHARS)]
+    arrival_city: Annotated[str, StringConstraints(max_length=MAX_CITY_CHARS)]
     departure_date: date
 
 
 class BotAttributes(SessionAttributes):
     """The sample bot's attributes (Lex keys in parentheses when they differ from the field name)."""
 
-    name: str | None = None
+    name: Annotated[str, StringConstraints(max_length=MAX_NAME_CHARS)] | None = None
     language: Language = Language.EN
     last_booking: Booking | None = Field(default=None, alias="lastBooking")
     recent_bookings: list[Booking] = Field(default_factory=list, alias="recentBookings")

@@ -169,14 +169,23 @@ def encode_cursor(ref: SessionRef, incarnation: int, before_seq: int) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+_MAX_SEQ = 10**items.SEQ_DIGITS - 1
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a position")
+
+
 def decode_cursor(ref: SessionRef, cursor: str) -> tuple[int, int]:
     """(incarnation, before_seq) from a cursor; ``InvalidCursor`` if malformed or issued for another session."""
     try:
         if len(cursor) > 512:
             raise ValueError("too long")
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        incarnation, before_seq, binding = int(data["i"]), int(data["b"]), str(data["h"])
-        if data.get("v") != 1 or before_seq < 1:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), parse_constant=_no_constant)
+        incarnation, before_seq, binding = data["i"], data["b"], str(data["h"])
+        if type(incarnation) is not int or type(before_seq) is not int:  # no floats, no booleans
+            raise ValueError("positions must be integers")
+        if data.get("v") != 1 or not (0 <= incarnation < 10**items.INCARNATION_DIGITS and 1 <= before_seq <= _MAX_SEQ):
             raise ValueError("bad version or position")
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidCursor("malformed cursor") from exc
