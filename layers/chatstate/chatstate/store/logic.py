@@ -169,9 +169,6 @@ def encode_cursor(ref: SessionRef, incarnation: int, before_seq: int) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-_MAX_SEQ = 10**items.SEQ_DIGITS - 1
-
-
 def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a position")
 
@@ -185,7 +182,8 @@ def decode_cursor(ref: SessionRef, cursor: str) -> tuple[int, int]:
         incarnation, before_seq, binding = data["i"], data["b"], str(data["h"])
         if type(incarnation) is not int or type(before_seq) is not int:  # no floats, no booleans
             raise ValueError("positions must be integers")
-        if data.get("v") != 1 or not (0 <= incarnation < 10**items.INCARNATION_DIGITS and 1 <= before_seq <= _MAX_SEQ):
+        in_range = 0 <= incarnation < 10**items.INCARNATION_DIGITS and 1 <= before_seq < 10**items.SEQ_DIGITS
+        if data.get("v") != 1 or not in_range:  # key widths of chatstate.store.items
             raise ValueError("bad version or position")
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
         raise InvalidCursor("malformed cursor") from exc
