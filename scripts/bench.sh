@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --no-sam
 export PYTHONPATH="layers/chatstate:functions/lex_fulfillment:functions/agent_chat:."
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
-for bench in bench_store bench_lex bench_chat bench_cold; do
+for bench in bench_store bench_lex bench_chat bench_cold bench_faults; do
   printf '\n## %s\n\n' "$bench"
   .venv/bin/python -m "benchmarks.$bench"
 done

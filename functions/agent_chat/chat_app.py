@@ -34,6 +34,7 @@ from chatstate.chat.errors import (
     ResponderUnavailable,
     Unauthenticated,
 )
+from chatstate.deadline import Deadline, within
 from chatstate.exceptions import (
     ChatSessionError,
     ConflictError,
@@ -43,6 +44,7 @@ from chatstate.exceptions import (
     SessionNotFound,
     StoreUnavailable,
 )
+from chatstate.logsafe import error_fields, safe_id
 from chatstate.runtime import in_lambda, prepare_clients
 
 if TYPE_CHECKING:
@@ -243,8 +245,15 @@ def _build_app() -> APIGatewayHttpResolver:
         event = app.current_event
         return decode_body(event.body, is_base64=bool(event.is_base64_encoded))
 
-    def session_scope(session_id: str) -> str:
-        ChatService.ref("-", session_id)  # 400 naming session_id before any I/O
+    def session_scope(matched: str) -> str:
+        """The session id as API Gateway decoded it (``pathParameters``), validated (400) before any I/O.
+
+        The resolver matches the raw, still percent-encoded path; ``pathParameters`` holds the decoded
+        value, so ``s%3A1`` and ``s:1`` address the same session.
+        """
+        params = app.current_event.path_parameters or {}
+        session_id = params.get("session_id", matched)
+        ChatService.ref("-", session_id)
         logger.set_correlation_id(session_id)
         return session_id
 
@@ -266,7 +275,7 @@ def _build_app() -> APIGatewayHttpResolver:
     @app.post("/sessions/<session_id>/messages")
     def send_message(session_id: str) -> Response:
         caller = actor()
-        session_scope(session_id)
+        session_id = session_scope(session_id)
         body = parse_json_body(SendMessageBody, body_bytes())
         key = app.current_event.headers.get("idempotency-key")
         if key is not None and not re.fullmatch(r"[\x21-\x7e]{1,128}", key):
@@ -284,13 +293,13 @@ def _build_app() -> APIGatewayHttpResolver:
     @app.get("/sessions/<session_id>")
     def get_session(session_id: str) -> Response:
         caller = actor()
-        session_scope(session_id)
+        session_id = session_scope(session_id)
         return _json_response(200, render(SessionView.of(get_service().get_session(caller, session_id))))
 
     @app.get("/sessions/<session_id>/messages")
     def list_messages(session_id: str) -> Response:
         caller = actor()
-        session_scope(session_id)
+        session_id = session_scope(session_id)
         params = app.current_event.query_string_parameters or {}
         raw_limit = params.get("limit")
         if raw_limit is None or raw_limit == "":
@@ -306,7 +315,7 @@ def _build_app() -> APIGatewayHttpResolver:
     @app.delete("/sessions/<session_id>")
     def delete_session(session_id: str) -> Response:
         caller = actor()
-        session_scope(session_id)
+        session_id = session_scope(session_id)
         get_service().delete_session(caller, session_id)
         logger.info("session deleted")
         return _json_response(204, None)
@@ -349,7 +358,7 @@ def _build_app() -> APIGatewayHttpResolver:
         """Every error, mapped once by type to a JSON error (and counted)."""
         spec, body = error_body(exc)
         if spec.status >= 500 and not isinstance(exc, ResponderUnavailable | StoreUnavailable):
-            logger.exception("request failed", extra={"error_code": spec.code})
+            logger.error("request failed", extra={"error_code": spec.code, **error_fields(exc)})
         else:
             logger.info("request rejected", extra={"error_code": spec.code, "status": spec.status})
         _count_error(spec)
@@ -378,8 +387,8 @@ def is_http_event(event: Any) -> bool:
 def direct_invoke(event: Any) -> dict[str, Any]:
     """Answer an AgentCore-style payload; errors are returned as the JSON error envelope."""
     session_id = event.get("session_id") if isinstance(event, dict) else None
-    if isinstance(session_id, str):
-        logger.set_correlation_id(session_id)
+    if session_id is not None:
+        logger.set_correlation_id(safe_id(session_id))
     try:
         result = get_service().invoke(event)
     except ChatSessionError as exc:
@@ -403,11 +412,12 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     request_id = getattr(context, "aws_request_id", None)
     if request_id:
         logger.append_keys(request_id=request_id)
-    if is_http_event(event):
-        app = get_app()
-        with _resolve_lock:
-            return app.resolve(event, context)
-    return direct_invoke(event)
+    with within(Deadline.from_context(context)):
+        if is_http_event(event):
+            app = get_app()
+            with _resolve_lock:
+                return app.resolve(event, context)
+        return direct_invoke(event)
 
 
 def prepare() -> None:

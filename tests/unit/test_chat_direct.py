@@ -6,6 +6,7 @@ import pytest
 
 from chatstate.chat import ChatService, EchoMemoryResponder, InvalidRequest, Unauthenticated
 from chatstate.exceptions import SessionNotFound
+from chatstate.models import SessionRef
 from tests.unit.chat_support import load_event
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -123,3 +124,15 @@ def test_echo_responder_is_deterministic_and_quotes_briefly():
     assert first == responder.reply(None, [], long)
     assert first.startswith("Turn 1: this is a new session.")
     assert len(first) < 200
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "status"),
+    [("actor_id", "", 401), ("actor_id", "   ", 401), ("actor_id", " \u00a0 ", 401), ("session_id", "  ", 400)],
+)
+def test_blank_ids_are_refused_and_nothing_is_written(chat, field, value, status):
+    """As HTTP refuses a blank JWT sub: a blank or whitespace id is no identity and no session."""
+    payload = {"message": "hello", "session_id": "s-blank", "actor_id": "alice", field: value}
+    assert chat.direct(payload)["status"] == status
+    actor = payload["actor_id"] if payload["actor_id"] else "alice"
+    assert chat.store.get(SessionRef.of(actor, "s-blank")) is None

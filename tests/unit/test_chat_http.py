@@ -12,6 +12,7 @@ from chatstate.chat.errors import ResponderFailed, ResponderUnavailable
 from chatstate.chat.payloads import MAX_MESSAGE_CHARS
 from chatstate.exceptions import ConflictError, DuplicateRequest, ItemTooLarge, StoreUnavailable
 from chatstate.models import NewMessage, SessionRef
+from chatstate.store import logic
 from tests.unit.chat_support import (
     EVENT_ACTOR,
     EVENT_SESSION,
@@ -516,3 +517,61 @@ def test_base64_event_round_trip(chat):
     event["body"] = base64.b64encode(event["body"].encode()).decode()
     event["isBase64Encoded"] = True
     assert call(event).status == 200
+
+
+# -- issue 9 §4: edges --------------------------------------------------------------------------------
+def with_path_parameter(event: dict, session_id: str) -> dict:
+    """As API Gateway sends it: ``rawPath`` percent-encoded, ``pathParameters`` decoded."""
+    event["pathParameters"] = {"session_id": session_id}
+    return event
+
+
+def test_a_percent_encoded_session_id_addresses_the_decoded_session(chat):
+    encoded = http_event("POST", "/sessions/s%3A1/messages", body={"message": "hello"})
+    first = call(with_path_parameter(encoded, "s:1"))
+    assert first.status == 200, first.body
+    assert first.body["session_id"] == "s:1"
+    plain = call(with_path_parameter(http_event("GET", "/sessions/s:1"), "s:1"))
+    assert plain.status == 200
+    assert plain.body["message_count"] == 1
+
+
+def test_an_encoded_slash_is_refused_like_any_invalid_id(chat):
+    result = call(with_path_parameter(http_event("GET", "/sessions/a%2Fb"), "a/b"))
+    assert result.status == 400
+    assert result.body["error"]["message"].startswith("session_id:")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        '{"v":2,"i":Infinity,"t":5,"x":0,"h":"0"}',
+        '{"v":2,"i":1,"t":-Infinity,"x":0,"h":"0"}',
+        '{"v":2,"i":1,"t":NaN,"x":0,"h":"0"}',
+        '{"v":2,"i":1e400,"t":5,"x":0,"h":"0"}',
+        '{"v":2,"i":1,"t":1e300,"x":0,"h":"0"}',
+        '{"v":2,"i":1,"t":true,"x":0,"h":"0"}',
+        '{"v":2,"i":1,"t":5,"x":Infinity,"h":"0"}',
+    ],
+)
+def test_a_forged_cursor_with_non_integers_is_a_400(chat, cursor):
+    session_id = chat.create()
+    chat.send(session_id, "hello")
+    forged = base64.urlsafe_b64encode(cursor.encode()).decode().rstrip("=")
+    result = chat.request("GET", f"/sessions/{session_id}/messages", query={"cursor": forged})
+    assert result.status == 400, result.body
+
+
+@pytest.mark.parametrize(
+    ("incarnation", "turn", "index"),
+    [(None, 10**30, 0), (10**30, 3, 0), (None, 10**400, 0), (-1, 3, 0), (None, 3, 10**30), (None, 3, -1)],
+)
+def test_a_forged_cursor_with_huge_numbers_is_a_400(chat, incarnation, turn, index):
+    """Bound to the session like a real cursor (the binding is not a secret), but out of range."""
+    session_id = chat.create()
+    chat.send(session_id, "hello")
+    ref = SessionRef.of("alice", session_id)
+    current = chat.store.get(ref).incarnation
+    forged = logic.encode_cursor(ref, current if incarnation is None else incarnation, turn, index)
+    result = chat.request("GET", f"/sessions/{session_id}/messages", query={"cursor": forged})
+    assert result.status == 400, result.body

@@ -18,8 +18,8 @@ from chatstate.chat.errors import ResponderFailed, ResponderUnavailable
 from chatstate.chat.responders import EchoMemoryResponder
 from chatstate.deadline import Deadline, within
 from chatstate.lex import IntentRouter, LexRuntime
-from chatstate.lex.agent import AGENT_MAX_MESSAGES, MIN_REPLY_SECONDS, AgentReply, split_message
-from chatstate.lex.models import TEXT_MAX_CHARS
+from chatstate.lex.agent import AGENT_MAX_MESSAGES, MIN_REPLY_SECONDS, AgentReply
+from chatstate.lex.models import MAX_MESSAGE_CHARS
 from chatstate.models import SessionRef
 from chatstate.store.memory import InMemorySessionStore
 from tests.lexkit import assert_valid, dialog_action, fixed_now, lex_context, load_event, messages_text
@@ -147,19 +147,13 @@ def test_long_answers_fit_lex_message_limits(store):
     response = assert_valid(bot.handle(fallback()))
     contents = [m["content"] for m in response["messages"]]
     assert len(contents) == AGENT_MAX_MESSAGES
-    assert all(len(c) <= TEXT_MAX_CHARS for c in contents)
+    assert all(len(c) <= MAX_MESSAGE_CHARS for c in contents)
     assert contents[-1].endswith("…")
 
 
 def test_blank_answer_or_utterance_reprompts(store):
     assert messages_text(bot_with(store, Scripted("   ")).handle(fallback())) == REPROMPT
     assert messages_text(bot_with(store, Scripted("hi")).handle(fallback(""))) == REPROMPT
-
-
-def test_split_message_keeps_words_whole():
-    assert split_message("a b c", limit=3) == ["a b", "c"]
-    assert split_message("  ") == []
-    assert split_message("x" * 10, limit=4, parts=2) == ["xxxx", "xxx…"]
 
 
 def test_switch_off_keeps_the_plain_fallback(store):

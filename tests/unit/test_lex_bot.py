@@ -212,3 +212,50 @@ def test_cold_import_of_lex_app_does_not_load_boto3_or_the_store():
     env = {"PYTHONPATH": f"{root / 'layers' / 'chatstate'}:{root / 'functions' / 'lex_fulfillment'}"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# -- issue 9 §4: responses Lex would refuse -----------------------------------------------------------
+def greeting_with(name: str) -> dict[str, Any]:
+    event = load_event("lex_greeting")
+    event["sessionState"]["sessionAttributes"]["name"] = name
+    return event
+
+
+def test_an_overlong_name_is_not_stored_and_every_greeting_stays_valid(bot, store):
+    long_name = "N" * 1_100
+    first = assert_valid(bot.handle(greeting_with(long_name)))
+    assert first["sessionState"]["intent"]["state"] == "Fulfilled"
+    assert long_name not in messages_text(first)
+    assert store.get(SessionRef.lex("CHATBOT01", "user-ana-0001")).state.get("name") is None
+    later = load_event("lex_greeting")
+    later["sessionState"]["sessionAttributes"] = attrs_of(first)
+    again = assert_valid(bot.handle(later))
+    assert again["sessionState"]["intent"]["state"] == "Fulfilled"
+    assert "visit number 2" in messages_text(again)
+
+
+def test_a_long_name_within_the_cap_greets_in_messages_lex_accepts(bot):
+    name = "Maria " * 16  # 96 characters
+    response = assert_valid(bot.handle(greeting_with(name.strip())))
+    assert response["sessionState"]["intent"]["state"] == "Fulfilled"
+
+
+def test_overlong_city_slots_do_not_break_booking(bot, store):
+    event = load_event("lex_book_flight_fulfillment")
+    slot = event["sessionState"]["intent"]["slots"]["DepartureCity"]["value"]
+    slot["originalValue"] = slot["interpretedValue"] = "C" * 1_000
+    slot["resolvedValues"] = ["C" * 1_000]
+    response = assert_valid(bot.handle(event))
+    assert response["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "DepartureCity"}
+    session = store.get(SessionRef.lex("CHATBOT01", event["sessionId"]))
+    assert session is None or "C" * 1_000 not in json.dumps(session.state)
+
+
+@pytest.mark.parametrize("source", ["", "SomethingNew", "fulfillmentcodehook"])
+def test_an_unknown_invocation_source_runs_no_fulfillment(bot, store, source):
+    event = load_event("lex_book_flight_fulfillment")
+    event["invocationSource"] = source
+    response = assert_valid(bot.handle(event))
+    assert response["sessionState"]["dialogAction"]["type"] != "Close"  # the dialog hook: no booking confirmed
+    session = store.get(SessionRef.lex("CHATBOT01", event["sessionId"]))
+    assert session is None or not session.state.get("last_booking")

@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from chatstate.lex import dialog
-from chatstate.lex.models import ActiveContext, LexEvent, TimeToLive
+from chatstate.lex.models import MAX_MESSAGE_CHARS, MAX_MESSAGES, ActiveContext, LexEvent, TimeToLive
 from tests.lexkit import assert_valid, load_event
 
 
@@ -103,12 +103,45 @@ def test_message_builders(intent):
         lambda: dialog.image_card(""),
         lambda: dialog.image_card("t", buttons=[str(i) for i in range(6)]),
         lambda: dialog.image_card("t", buttons=["x" * 51]),
-        lambda: dialog.close("X", "Fulfilled", *["m"] * 11),
+        lambda: dialog.close("X", "Fulfilled", *[dialog.plain_text("m")] * 11),
     ],
 )
 def test_botocore_limits_are_enforced(build):
     with pytest.raises(ValidationError):
         build()
+
+
+def words(count: int) -> str:
+    return " ".join(f"word{i}" for i in range(count))
+
+
+@pytest.mark.parametrize("length", [1024, 1025, 3000, 9000])
+def test_long_text_is_split_across_messages_lex_accepts(intent, length):
+    text = (words(2000) + " ")[:length].strip()
+    response = assert_valid(dialog.close(intent, "Fulfilled", text).to_dict())
+    contents = [m["content"] for m in response["messages"]]
+    assert all(1 <= len(c) <= MAX_MESSAGE_CHARS for c in contents)
+    assert " ".join(contents) == text  # split between words, nothing lost
+
+
+def test_text_beyond_ten_messages_is_cut_cleanly(intent):
+    response = assert_valid(dialog.elicit_intent(words(5000), "and a second one").to_dict())
+    contents = [m["content"] for m in response["messages"]]
+    assert len(contents) == MAX_MESSAGES
+    assert contents[-1].endswith("…")
+    assert all(len(c) <= MAX_MESSAGE_CHARS for c in contents)
+
+
+def test_strings_share_the_room_models_leave(intent):
+    card = dialog.image_card("Pick one", buttons=["a", "b"])
+    response = assert_valid(dialog.close(intent, "Fulfilled", card, words(5000), card).to_dict())
+    types = [m["contentType"] for m in response["messages"]]
+    assert types == ["ImageResponseCard", *["PlainText"] * (MAX_MESSAGES - 2), "ImageResponseCard"]
+
+
+def test_blank_text_is_left_out(intent):
+    response = assert_valid(dialog.close(intent, "Fulfilled", "   ", "Done.").to_dict())
+    assert [m["content"] for m in response["messages"]] == ["Done."]
 
 
 def test_active_contexts_only_when_asked(intent):

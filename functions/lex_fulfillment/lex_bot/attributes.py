@@ -18,12 +18,15 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chatstate.attributes import ServerOnly, SessionAttributes
 from chatstate.profile.model import Shared
 
 MAX_RECENT_BOOKINGS = 5
+MAX_NAME_CHARS = 100
+"""Longest display name the bot keeps; a longer one is rejected (reported, not stored)."""
+MAX_CITY_CHARS = 100
 
 
 class Language(StrEnum):
@@ -41,15 +44,15 @@ class Booking(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    departure_city: str
-    arrival_city: str
+    departure_city: Annotated[str, StringConstraints(max_length=MAX_CITY_CHARS)]
+    arrival_city: Annotated[str, StringConstraints(max_length=MAX_CITY_CHARS)]
     departure_date: date
 
 
 class BotAttributes(SessionAttributes):
     """The sample bot's attributes (Lex keys in parentheses when they differ from the field name)."""
 
-    name: Annotated[str | None, Shared()] = None
+    name: Annotated[str | None, StringConstraints(max_length=MAX_NAME_CHARS), Shared()] = None
     language: Annotated[Language, Shared()] = Language.EN
     last_booking: Booking | None = Field(default=None, alias="lastBooking")
     recent_bookings: list[Booking] = Field(default_factory=list, alias="recentBookings")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from chatstate.lex import IntentRouter, LexResponse, TurnContext, set_slot
-from lex_bot.attributes import Booking, BotAttributes, Language
+from lex_bot.attributes import MAX_CITY_CHARS, Booking, BotAttributes, Language
 
 router = IntentRouter[BotAttributes](agent_fallback=True)
 """``agent_fallback``: what the intents don't answer goes to the agent (``fallback`` below is its reprompt)."""
@@ -74,6 +74,11 @@ def _validate_booking(ctx: Ctx) -> LexResponse | None:
     """An ElicitSlot response for the first invalid slot, or ``None`` when the filled slots are fine."""
     departure = ctx.slot("DepartureCity")
     arrival = ctx.slot("ArrivalCity")
+    for name, city in (("DepartureCity", departure), ("ArrivalCity", arrival)):
+        if city and len(city) > MAX_CITY_CHARS:
+            return ctx.elicit_slot(
+                name, "Sorry, that city name is too long. Which city?", intent=set_slot(ctx.intent, name, None)
+            )
     if departure and arrival and departure.strip().casefold() == arrival.strip().casefold():
         return ctx.elicit_slot(
             "ArrivalCity",

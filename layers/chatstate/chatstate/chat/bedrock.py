@@ -2,7 +2,9 @@
 
 The bedrock-runtime client is created lazily, once per responder (and so once per execution
 environment, since the function builds one responder), or injected (tests: botocore ``Stubber``).
-Bedrock's error codes are translated once, in ``_translate``.
+A created client is bounded by the invocation's budget (``chatstate.deadline.guard_client``), and its
+read timeout is sized from the budget it is created in, so one attempt fits with room left to save
+the turn. Bedrock's error codes are translated once, in ``_translate``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from chatstate import deadline
 from chatstate.chat.errors import ResponderFailed, ResponderUnavailable
+from chatstate.exceptions import DeadlineExceeded
 from chatstate.models import Message, Session
 
 if TYPE_CHECKING:
@@ -21,6 +25,13 @@ DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful, concise assistant in a chat application. Use the earlier turns of the conversation as context."
 )
 DEFAULT_INFERENCE_CONFIG: dict[str, Any] = {"maxTokens": 512, "temperature": 0.5}
+
+CONNECT_TIMEOUT_SECONDS = 1.0
+MAX_READ_TIMEOUT_SECONDS = 20.0
+"""Read timeout of one Converse attempt when the budget allows it (and outside any budget)."""
+MIN_READ_TIMEOUT_SECONDS = 1.0
+SAVE_RESERVE_SECONDS = 4.0
+"""Budget kept back from the model for saving the turn: one DynamoDB attempt (connect 1 s + read 3 s)."""
 
 TRANSIENT_CODES = frozenset(
     {"ThrottlingException", "ServiceUnavailableException", "ModelNotReadyException", "InternalServerException"}
@@ -37,6 +48,8 @@ class BedrockConverseResponder:
         system_prompt: The system prompt (``DEFAULT_SYSTEM_PROMPT`` when ``None``).
         max_turns: How many earlier user/assistant turns to send as context.
         inference_config: Converse ``inferenceConfig`` (``DEFAULT_INFERENCE_CONFIG`` when ``None``).
+        read_timeout: Read timeout of one Converse attempt of the created client (``None``: sized from
+            the budget the client is created in, see ``read_timeout_for``).
     """
 
     def __init__(
@@ -47,6 +60,7 @@ class BedrockConverseResponder:
         system_prompt: str | None = None,
         max_turns: int = 10,
         inference_config: dict[str, Any] | None = None,
+        read_timeout: float | None = None,
     ) -> None:
         if not model_id:
             raise ValueError("model_id is required")
@@ -55,6 +69,7 @@ class BedrockConverseResponder:
         self.max_turns = max(0, max_turns)
         self.inference_config = dict(DEFAULT_INFERENCE_CONFIG if inference_config is None else inference_config)
         self._client = client
+        self._read_timeout = read_timeout
         self._lock = threading.Lock()
 
     @property
@@ -66,10 +81,16 @@ class BedrockConverseResponder:
                     import boto3
                     from botocore.config import Config
 
-                    self._client = boto3.client(
-                        "bedrock-runtime",
-                        config=Config(retries={"mode": "standard", "max_attempts": 3}, read_timeout=20),
+                    from chatstate.logsafe import quiet_wire_logs
+
+                    quiet_wire_logs()
+
+                    config = Config(
+                        retries={"mode": "standard", "max_attempts": 3},
+                        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                        read_timeout=self._read_timeout or read_timeout_for(deadline.current()),
                     )
+                    self._client = deadline.guard_client(boto3.client("bedrock-runtime", config=config), what="Bedrock")
         return self._client
 
     def build_messages(self, history: Sequence[Message], message: str) -> list[dict[str, Any]]:
@@ -117,6 +138,8 @@ class BedrockConverseResponder:
             response = self.client.converse(**request)
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc) from exc
+        except DeadlineExceeded as exc:
+            raise ResponderUnavailable("the model could not answer within the time budget") from exc
         texts = [
             block["text"]
             for block in response.get("output", {}).get("message", {}).get("content", [])
@@ -128,15 +151,28 @@ class BedrockConverseResponder:
         return reply
 
 
+def read_timeout_for(budget: deadline.Deadline | None) -> float:
+    """The read timeout of one Converse attempt for an invocation budget (``None``: the maximum).
+
+    The whole budget minus the connect timeout and ``SAVE_RESERVE_SECONDS``, within
+    ``MIN_READ_TIMEOUT_SECONDS``..``MAX_READ_TIMEOUT_SECONDS``: with a 10 s function Timeout a Converse
+    attempt may read for 4 s, with 29 s for 20 s.
+    """
+    if budget is None:
+        return MAX_READ_TIMEOUT_SECONDS
+    room = budget.seconds - CONNECT_TIMEOUT_SECONDS - SAVE_RESERVE_SECONDS
+    return min(MAX_READ_TIMEOUT_SECONDS, max(MIN_READ_TIMEOUT_SECONDS, room))
+
+
 def _translate(exc: Exception) -> ResponderUnavailable | ResponderFailed:
     """The chat error for a botocore error: transient codes and connection problems are retryable."""
-    from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError, ReadTimeoutError
 
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         if code in TRANSIENT_CODES:
             return ResponderUnavailable(f"the model is unavailable ({code})")
         return ResponderFailed(f"the model request failed ({code or 'unknown error'})")
-    if isinstance(exc, ConnectionError | ReadTimeoutError):
+    if isinstance(exc, ConnectionError | HTTPClientError | ReadTimeoutError):
         return ResponderUnavailable(f"the model could not be reached ({type(exc).__name__})")
     return ResponderFailed(f"the model request failed ({type(exc).__name__})")

@@ -78,6 +78,8 @@ class ChatService:
             adapter_for(ActorId).validate_python(actor_id)
         except ValidationError as exc:
             raise Unauthenticated("the caller's identity is not valid") from exc
+        if not actor_id.strip():  # as HTTP refuses a blank JWT sub
+            raise Unauthenticated("the caller's identity is not valid")
         try:
             return SessionRef.of(actor_id, session_id, channel)
         except ValidationError as exc:

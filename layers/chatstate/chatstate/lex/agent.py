@@ -27,7 +27,7 @@ from chatstate import deadline
 from chatstate.attributes import ServerOnly, SessionAttributes
 from chatstate.exceptions import ChatSessionError
 from chatstate.lex import dialog
-from chatstate.lex.models import TEXT_MAX_CHARS, LexResponse
+from chatstate.lex.models import LexResponse
 from chatstate.models import Message, Session, SessionRef
 
 if TYPE_CHECKING:
@@ -101,7 +101,7 @@ def agent_turn(
         logger.exception("agent responder raised", extra={"error_type": type(exc).__name__})
         return reprompt()
     text, changes = (answer.text, answer.state) if isinstance(answer, AgentReply) else (answer, {})
-    chunks = split_message(text if isinstance(text, str) else "")
+    chunks = dialog.fit_text([text], room=AGENT_MAX_MESSAGES) if isinstance(text, str) else []
     if not chunks:
         return reprompt()
     if changes:
@@ -139,28 +139,6 @@ def collapse_repeats(history: Sequence[Message]) -> list[Message]:
     return kept
 
 
-def split_message(text: str, *, limit: int = TEXT_MAX_CHARS, parts: int = AGENT_MAX_MESSAGES) -> list[str]:
-    """``text`` as at most ``parts`` Lex messages of at most ``limit`` characters, cut at whitespace.
-
-    Longer text is cut and ends with an ellipsis. Blank text gives ``[]``.
-    """
-    rest = " ".join(text.split())
-    chunks: list[str] = []
-    while rest and len(chunks) < parts:
-        if len(rest) <= limit:
-            chunks.append(rest)
-            rest = ""
-            break
-        cut = rest.rfind(" ", 0, limit + 1)
-        cut = cut if cut > limit // 2 else limit
-        chunks.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest and chunks:
-        last = chunks[-1]
-        chunks[-1] = (last[: limit - 1].rstrip() if len(last) >= limit else last) + "…"
-    return chunks
-
-
 def apply_changes(attributes: SessionAttributes, changes: Mapping[str, Any]) -> list[str]:
     """Set each named field that validates; server-only and unknown fields are skipped. Returns those set."""
     model = type(attributes)
@@ -189,4 +167,4 @@ def _secret_fields(model: type[SessionAttributes]) -> set[str]:
     }
 
 
-__all__ = ["AGENT_MAX_MESSAGES", "AgentReply", "agent_turn", "apply_changes", "context_session", "split_message"]
+__all__ = ["AGENT_MAX_MESSAGES", "AgentReply", "agent_turn", "apply_changes", "context_session"]

@@ -4,6 +4,10 @@ Every builder returns a validated ``LexResponse``, so the LEX_V2.md output rules
 ``close`` accepts only ``Fulfilled``/``Failed``/``InProgress``; ``elicit_intent`` and
 ``confirm_intent`` need a message; ``confirm_intent`` sends the slots; elicitation style and
 sub-slots exist only on ``elicit_slot``; no active context is added unless the caller passes one.
+
+Text given as ``str`` always fits Lex's limits (``MAX_MESSAGE_CHARS`` per message, ``MAX_MESSAGES``
+per response): longer text is split across messages at word boundaries, and what would not fit in
+the last message is cut with an ellipsis (``fit_text``). Blank strings are left out.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from chatstate.lex.models import (
+    MAX_MESSAGE_CHARS,
+    MAX_MESSAGES,
     ActiveContext,
     Button,
     CloseState,
@@ -83,10 +89,53 @@ def _button(button: Button | tuple[str, str] | str) -> Button:
     return Button(text=text, value=value)
 
 
+ELLIPSIS = "…"
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """``text`` in pieces of at most ``limit`` characters, cut at whitespace where possible; blank → ``[]``."""
+    rest = text.strip()
+    pieces: list[str] = []
+    while len(rest) > limit:
+        cut = rest.rfind(" ", 0, limit + 1)
+        if cut < limit // 2:  # no space in the second half: cut inside the word
+            cut = limit
+        pieces.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        pieces.append(rest)
+    return pieces
+
+
+def fit_text(texts: Sequence[str], *, room: int = MAX_MESSAGES) -> list[str]:
+    """Message contents for ``texts`` that Lex accepts: split, at most ``room`` of them, the last cut cleanly."""
+    pieces = [piece for text in texts for piece in split_text(text)]
+    if len(pieces) <= room:
+        return pieces
+    kept = pieces[:room]
+    last = kept[-1][: MAX_MESSAGE_CHARS - len(ELLIPSIS)].rstrip()
+    kept[-1] = last + ELLIPSIS
+    return kept
+
+
 def _messages(messages: Sequence[MessageLike]) -> list[Message] | None:
-    if not messages:
-        return None
-    return [plain_text(m) if isinstance(m, str) else m for m in messages]
+    """Models as given; each run of ``str`` split/cut to fit what room the models leave."""
+    models = sum(1 for m in messages if not isinstance(m, str))
+    room = MAX_MESSAGES - models
+    built: list[Message] = []
+    run: list[str] = []
+    for message in [*messages, None]:
+        if isinstance(message, str):
+            run.append(message)
+            continue
+        if run:
+            fitted = fit_text(run, room=max(room, 0))
+            room -= len(fitted)
+            built.extend(plain_text(text) for text in fitted)
+            run = []
+        if message is not None:
+            built.append(message)
+    return built or None
 
 
 # -- intents and slots -------------------------------------------------------------------------------

@@ -219,8 +219,8 @@ class LexEvent(BaseModel):
 
     @property
     def is_dialog(self) -> bool:
-        """True on a ``DialogCodeHook`` invocation."""
-        return self.invocation_source == INVOCATION_DIALOG
+        """True on a ``DialogCodeHook`` invocation, and on any unknown source (no fulfillment side effects)."""
+        return not self.is_fulfillment
 
     @property
     def is_fulfillment(self) -> bool:
@@ -234,9 +234,12 @@ class LexEvent(BaseModel):
 
 _OUT = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
-TEXT_MAX_CHARS = 1024
-"""Lex V2's limit on one message's text (PlainText, SSML, CustomPayload)."""
-Text = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX_CHARS)]
+MAX_MESSAGE_CHARS = 1024
+"""Longest ``content`` of one Lex message (lexv2-runtime ``Text``: 1..1024)."""
+MAX_MESSAGES = 10
+"""Most messages in one response (lexv2-runtime ``Messages``: max 10)."""
+
+Text = Annotated[str, StringConstraints(min_length=1, max_length=MAX_MESSAGE_CHARS)]
 CardText = Annotated[str, StringConstraints(min_length=1, max_length=250)]
 OptionalCardText = Annotated[str, StringConstraints(max_length=250)]
 ButtonText = Annotated[str, StringConstraints(min_length=1, max_length=50)]
@@ -411,7 +414,7 @@ class LexResponse(BaseModel):
     model_config = _OUT
 
     session_state: SessionState
-    messages: Annotated[list[Message], Field(max_length=10)] | None = None
+    messages: Annotated[list[Message], Field(max_length=MAX_MESSAGES)] | None = None
     request_attributes: dict[str, str] | None = None
 
     @model_validator(mode="after")

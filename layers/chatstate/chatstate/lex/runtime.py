@@ -33,6 +33,7 @@ from chatstate.exceptions import ChatSessionError, StaleState
 from chatstate.lex import dialog
 from chatstate.lex.models import LexEvent, LexResponse
 from chatstate.lex.router import IntentRouter, LexRequest, TurnContext
+from chatstate.logsafe import error_fields, safe_id, validation_summary
 from chatstate.models import Message, NewMessage, Session, SessionRef, StatePatch
 from chatstate.store.port import NEW_SESSION, SessionStore
 
@@ -141,7 +142,7 @@ class LexRuntime[A: SessionAttributes]:
         try:
             parsed = LexEvent.model_validate(event)
         except ValidationError as exc:
-            return self._fail(event, None, "InvalidEvent", started, detail=f"{exc.error_count()} validation errors")
+            return self._fail(event, None, "InvalidEvent", started, detail=validation_summary(exc))
         try:
             ref = SessionRef.lex(parsed.bot.id, parsed.session_id)
         except ValidationError:
@@ -153,7 +154,7 @@ class LexRuntime[A: SessionAttributes]:
         except ChatSessionError as exc:
             return self._fail(event, parsed, type(exc).__name__, started)
         except Exception as exc:
-            self.logger.exception("lex turn failed in a handler", extra=self._ids(parsed, type(exc).__name__))
+            self.logger.error("lex turn failed in a handler", extra={**self._ids(parsed), **error_fields(exc)})
             return self._fail(event, parsed, type(exc).__name__, started, logged=True)
 
     def _turn(self, event: LexEvent, ref: SessionRef, started: float) -> dict[str, Any]:
@@ -277,7 +278,7 @@ class LexRuntime[A: SessionAttributes]:
         error_type: str,
         started: float,
         *,
-        detail: str | None = None,
+        detail: Any = None,
         logged: bool = False,
     ) -> dict[str, Any]:
         """A valid failure response that echoes the inbound session attributes unchanged."""
@@ -285,7 +286,7 @@ class LexRuntime[A: SessionAttributes]:
         if not logged:
             extra = self._ids(event, error_type) if event is not None else {"error_type": error_type}
             if detail:
-                extra["detail"] = detail
+                extra["validation_errors"] = detail
             self.logger.error("lex turn failed", extra=extra)
         name = event.session_state.intent.name if event is not None else _raw_intent_name(raw)
         if event is not None:
@@ -322,11 +323,11 @@ class LexRuntime[A: SessionAttributes]:
         ids: dict[str, Any] = {}
         if event is not None:
             ids = {
-                "lex_session_id": event.session_id,
-                "bot_id": event.bot.id,
-                "intent": event.session_state.intent.name,
-                "invocation_source": event.invocation_source,
-                "originating_request_id": event.session_state.originating_request_id,
+                "lex_session_id": safe_id(event.session_id),
+                "bot_id": safe_id(event.bot.id),
+                "intent": safe_id(event.session_state.intent.name),
+                "invocation_source": safe_id(event.invocation_source),
+                "originating_request_id": safe_id(event.session_state.originating_request_id),
             }
         if error_type is not None:
             ids["error_type"] = error_type

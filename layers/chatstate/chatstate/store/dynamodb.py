@@ -117,10 +117,15 @@ class DynamoDBTable:
 
     @property
     def client(self) -> Any:
-        """The low-level DynamoDB client, created on first use (endpoint from ``AWS_ENDPOINT_URL_DYNAMODB``)."""
+        """The low-level DynamoDB client, created on first use (endpoint from ``AWS_ENDPOINT_URL_DYNAMODB``).
+
+        A created client is bounded by the invocation's budget (``chatstate.deadline.guard_client``).
+        """
         if self._client is None:
             import boto3
             from botocore.config import Config
+
+            from chatstate.deadline import guard_client
 
             config = Config(
                 retries={"mode": "standard", "max_attempts": 3},
@@ -131,7 +136,7 @@ class DynamoDBTable:
             if self._boto_config is not None:
                 config = config.merge(self._boto_config)
             session = self._boto3_session or boto3.session.Session()
-            self._client = session.client("dynamodb", config=config)
+            self._client = guard_client(session.client("dynamodb", config=config), what="DynamoDB")
         return self._client
 
     def _call(self, operation: str, kinds: tuple[str, ...] = (), **kwargs: Any) -> dict[str, Any]:

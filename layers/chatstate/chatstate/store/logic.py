@@ -73,12 +73,16 @@ def encode_cursor(ref: SessionRef, incarnation: int, turn: int, index: int) -> s
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a position")
+
+
 def decode_cursor(ref: SessionRef, cursor: str) -> tuple[int, int, int]:
     """(incarnation, turn, index) from a cursor; ``InvalidCursor`` if malformed or issued for another session."""
     try:
         if len(cursor) > 512:
             raise ValueError("too long")
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), parse_constant=_no_constant)
         values = [data["i"], data["t"], data["x"]]
         if data.get("v") != 2 or not all(type(v) is int for v in values):
             raise ValueError("bad version or numbers")
