@@ -242,7 +242,10 @@ def cmd_create_table(args: argparse.Namespace) -> int:
     """Create the session table (from template.yaml) on an existing endpoint, e.g. for ``sam local invoke``."""
     if not args.endpoint:
         raise CommandError("create-table needs --endpoint URL (e.g. http://127.0.0.1:8000)")
-    created = ensure_table(args.endpoint, args.table)
+    try:
+        created = ensure_table(args.endpoint, args.table)
+    except EndpointUnreachable as exc:
+        raise CommandError(f"{exc}: start DynamoDB there first (see the README, 'sam local invoke')") from None
     print(f"table {args.table} {'created' if created else 'already exists'} on {args.endpoint} (TTL on expires_at)")
     return 0
 
@@ -285,7 +288,9 @@ COMMANDS: list[Command] = [
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``scripts/run-local.sh``."""
-    parser = argparse.ArgumentParser(prog="run-local", description=(__doc__ or "").split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="scripts/run-local.sh", description="Run chatstate on this machine without AWS or Docker."
+    )
     parser.add_argument("--table", default=None, help=f"session table name (default {LOCAL_TABLE})")
     parser.add_argument("--endpoint", help="use this DynamoDB endpoint instead of starting DynamoDB Local")
     sub = parser.add_subparsers(dest="command")

@@ -207,6 +207,8 @@ class ChatApiGateway:
                 ("access-control-allow-headers", ",".join(self.cors.get("AllowHeaders") or [])),
                 ("access-control-max-age", str(self.cors.get("MaxAge", 0))),
             ]
+        elif self.cors.get("ExposeHeaders"):
+            headers.append(("access-control-expose-headers", ",".join(self.cors["ExposeHeaders"])))
         return headers
 
 

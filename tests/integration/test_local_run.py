@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from devtools.dynamodb_local import free_port
-from devtools.template import REPO_ROOT, function_spec
+from devtools.template import function_spec
+from tests.integration.local_server import request as local_request
+from tests.integration.local_server import start_server
 
 pytestmark = [
     pytest.mark.integration,
@@ -47,51 +43,18 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def request(url: str, method: str = "GET", body: object = None, actor: str | None = "alice") -> tuple[int, object]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
-    if actor:
-        req.add_header("X-Local-Actor", actor)
-    try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        return exc.code, json.loads(raw) if raw else None
-
-
 @pytest.fixture
-def server() -> Iterator[tuple[subprocess.Popen[str], str]]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devtools.local", "serve", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    served = start_server(tmp_path / "local")
     try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"serve exited early with {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}")
-            try:
-                urllib.request.urlopen(f"{url}/", timeout=2)
-            except urllib.error.HTTPError:
-                break  # any HTTP answer (404 for /) means it is serving
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("serve did not start listening within 90 s")
-                time.sleep(0.3)
-        yield proc, url
+        yield served.proc, served.url
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+        served.stop()
+
+
+def request(url: str, method: str = "GET", body: object = None, actor: str | None = "alice") -> tuple[int, object]:
+    status, payload, _ = local_request(url, method, body, actor)
+    return status, payload
 
 
 def test_serve_answers_the_chat_api_and_stops_cleanly_on_ctrl_c(server):
