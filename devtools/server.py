@@ -112,8 +112,9 @@ class AccessLog:
         self.stream = stream or sys.stdout  # bound now: a function's redirected stdout never receives it
         self._lock = threading.Lock()
 
-    def __call__(self, method: str, path: str, status: int, elapsed_s: float) -> None:
-        line = f"{datetime.now():%H:%M:%S}  {method:<6} {path}  {status}  {elapsed_s * 1000:.0f} ms\n"
+    def __call__(self, method: str, path: str, status: int, elapsed_s: float, note: str = "") -> None:
+        suffix = f"  (client {note})" if note else ""
+        line = f"{datetime.now():%H:%M:%S}  {method:<6} {path}  {status}  {elapsed_s * 1000:.0f} ms{suffix}\n"
         with self._lock:
             self.stream.write(line)
             self.stream.flush()
@@ -143,14 +144,19 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         request = Request(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
         result = self.server.app.handle(request)
-        self.send_response(result.status)
-        for name, value in result.headers:
-            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                self.send_header(name, value)
-        self.send_header("content-length", str(len(result.body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(result.body)
+        try:
+            self.send_response(result.status)
+            for name, value in result.headers:
+                if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                    self.send_header(name, value)
+            self.send_header("content-length", str(len(result.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(result.body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up waiting (e.g. while the stack was starting)
+            self.server.access_log(self.command, request.path, result.status, time.perf_counter() - started, "gone")
+            return
         self.server.access_log(self.command, request.path, result.status, time.perf_counter() - started)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _dispatch

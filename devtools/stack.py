@@ -14,10 +14,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO
 
+import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from devtools.dynamodb_local import DynamoDBLocal, DynamoDBLocalError, local_client
+from devtools.dynamodb_local import FAKE_CREDENTIALS, DynamoDBLocal, DynamoDBLocalError, local_client
 from devtools.lambda_env import LocalFunction, apply_environment, local_environment
 from devtools.template import REPO_ROOT, create_session_table, function_spec
 
@@ -64,8 +65,9 @@ def ensure_table(endpoint_url: str, table_name: str = LOCAL_TABLE) -> bool:
 def endpoint_answers(endpoint_url: str) -> bool:
     """True when a DynamoDB endpoint answers ListTables within a second."""
     config = Config(retries={"max_attempts": 1}, connect_timeout=1, read_timeout=2)
+    client = boto3.client("dynamodb", endpoint_url=endpoint_url, config=config, **FAKE_CREDENTIALS)
     try:
-        local_client(endpoint_url, config=config).list_tables(Limit=1)
+        client.list_tables(Limit=1)
     except (BotoCoreError, ClientError):
         return False
     return True

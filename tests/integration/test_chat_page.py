@@ -160,7 +160,7 @@ def test_chat_page_against_the_local_server(browser: Any, served: Served) -> Non
     wait(driver, lambda d: text(d, "session-id") not in ("", EMPTY), "a session id")
     session_id = text(driver, "session-id")
     assert text(driver, "message-count") == "0"
-    assert "No messages yet." in text(driver, "messages")
+    wait(driver, lambda d: "No messages yet." in text(d, "messages"), "an empty history")
 
     # send messages; the count and state come from the API
     send(driver, "Hello, I am Alice")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -10,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from devtools.template import function_spec
+from devtools.template import REPO_ROOT, function_spec
+from tests.integration.local_server import Served, environment, start_server
 from tests.integration.local_server import request as local_request
-from tests.integration.local_server import start_server
 
 pytestmark = [
     pytest.mark.integration,
@@ -44,12 +45,17 @@ def alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    served = start_server(tmp_path / "local")
+def served(tmp_path: Path) -> Iterator[Served]:
+    server = start_server(tmp_path / "local")
     try:
-        yield served.proc, served.url
+        yield server
     finally:
-        served.stop()
+        server.stop()
+
+
+@pytest.fixture
+def server(served: Served) -> tuple[subprocess.Popen[bytes], str]:
+    return served.proc, served.url
 
 
 def request(url: str, method: str = "GET", body: object = None, actor: str | None = "alice") -> tuple[int, object]:
@@ -87,3 +93,54 @@ def test_serve_answers_the_chat_api_and_stops_cleanly_on_ctrl_c(server):
     while any(alive(pid) for pid in java) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(alive(pid) for pid in java), "DynamoDB Local outlived the server"
+
+
+def test_serve_logs_one_line_per_request_and_keeps_json_logs_in_a_file(served: Served) -> None:
+    status, created = request(f"{served.url}/sessions", "POST", {})
+    assert status == 201
+    assert request(f"{served.url}/sessions/{created['session_id']}")[0] == 200
+    assert request(f"{served.url}/sessions/x", "PATCH")[0] == 404
+    log = served.output()
+    assert "ready in" in log
+    assert "  POST   /sessions  201  " in log
+    assert f"  GET    /sessions/{created['session_id']}  200  " in log
+    assert "  PATCH  /sessions/x  404  " in log
+    assert '"level"' not in log  # the functions' JSON logs are not mixed in
+    assert served.errors() == ""  # no warnings, no tracebacks
+    function_log = (served.state_dir / "logs" / "functions.log").read_text().splitlines()
+    assert any(json.loads(line).get("message") == "session created" for line in function_log)
+
+
+def run_local(*args: str, cwd: Path, state_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "run-local.sh"), *args],
+        cwd=cwd,
+        env=environment(state_dir),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_invoke_uses_the_running_servers_dynamodb_and_reads_events_from_the_callers_directory(
+    served: Served, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    event = {"message": "Hi from invoke", "session_id": "s-invoke-1", "actor_id": "alice"}
+    (work / "my_event.json").write_text(json.dumps(event))
+
+    invoked = run_local("invoke", "AgentChatFunction", "-e", "my_event.json", cwd=work, state_dir=served.state_dir)
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(invoked.stdout)["message_count"] == 1
+    assert f"using the DynamoDB of the server at {served.url}" in invoked.stderr
+    status, view = request(f"{served.url}/sessions/s-invoke-1", actor="alice")
+    assert status == 200
+    assert view["message_count"] == 1
+
+    served.stop()
+    alone = run_local("invoke", "AgentChatFunction", "-e", "my_event.json", cwd=work, state_dir=served.state_dir)
+    assert alone.returncode == 0, alone.stderr
+    assert "no local server running" in alone.stderr
+    assert json.loads(alone.stdout)["message_count"] == 1  # a throwaway DynamoDB: the session starts again
