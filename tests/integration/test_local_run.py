@@ -144,3 +144,19 @@ def test_invoke_uses_the_running_servers_dynamodb_and_reads_events_from_the_call
     assert alone.returncode == 0, alone.stderr
     assert "no local server running" in alone.stderr
     assert json.loads(alone.stdout)["message_count"] == 1  # a throwaway DynamoDB: the session starts again
+
+
+def test_the_chat_event_files_work_in_sequence_against_a_running_server(served: Served) -> None:
+    """The seed event creates the session the HTTP event files address (same actor, same id)."""
+
+    def invoke(name: str) -> dict:
+        events = REPO_ROOT / "events"
+        done = run_local("invoke", "AgentChatFunction", "-e", name, cwd=events, state_dir=served.state_dir)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    assert invoke("chat_seed_session.json")["message_count"] == 1
+    assert invoke("chat_get_session.json")["statusCode"] == 200
+    assert invoke("chat_list_messages.json")["statusCode"] == 200
+    assert invoke("chat_delete_session.json")["statusCode"] == 204
+    assert invoke("chat_get_session.json")["statusCode"] == 404
