@@ -112,7 +112,7 @@
     const open = Boolean(session);
     $("session-id").textContent = open ? session.session_id : "–";
     $("message-count").textContent = open && session.message_count !== undefined ? String(session.message_count) : "–";
-    $("session-updated").textContent = open && session.updated_at ? new Date(session.updated_at).toLocaleString() : "–";
+    $("session-updated").textContent = open && session.updated_at ? new Date(session.updated_at).toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" }) : "–";
     $("session-state").textContent = open && session.state ? JSON.stringify(session.state, null, 2) : "–";
     for (const id of ["compose", "send", "refresh", "delete-session"]) $(id).disabled = !open;
     $("compose").placeholder = open ? "Type a message (Enter sends, Shift+Enter for a new line)" : "Start or resume a session, then type a message";
@@ -253,8 +253,17 @@
     });
     $("new-session").addEventListener("click", () =>
       run("new session", async () => {
+        const raw = $("new-state").value.trim();
+        let body = {};
+        if (raw) {
+          try {
+            body = { state: JSON.parse(raw) };
+          } catch (err) {
+            throw new Error(`state: not valid JSON (${err.message})`);
+          }
+        }
         clearMessages();
-        const created = await api("POST", "/sessions", {});
+        const created = await api("POST", "/sessions", body);
         await openSession(created.session_id);
       }),
     );

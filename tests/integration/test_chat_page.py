@@ -155,11 +155,16 @@ def test_chat_page_against_the_local_server(browser: Any, served: Served) -> Non
     wait(driver, lambda d: "local server" in text(d, "status"), "the page found the local server")
     assert not error_shown(driver)
 
-    # start a session
+    # start a session, with an initial state
+    set_value(driver, "new-state", "{not json")
+    click(driver, "new-session")
+    wait(driver, lambda d: error_shown(d).startswith("state: not valid JSON"), "bad JSON refused in the page")
+    set_value(driver, "new-state", '{"plan": "pro", "topic": "trip to Rome"}')
     click(driver, "new-session")
     wait(driver, lambda d: text(d, "session-id") not in ("", EMPTY), "a session id")
     session_id = text(driver, "session-id")
     assert text(driver, "message-count") == "0"
+    assert json.loads(text(driver, "session-state")) == {"plan": "pro", "topic": "trip to Rome"}
     wait(driver, lambda d: "No messages yet." in text(d, "messages"), "an empty history")
 
     # send messages; the count and state come from the API
@@ -327,6 +332,7 @@ def test_chat_page_against_a_deployed_api_with_a_pasted_token(browser: Any, serv
     wait(driver, lambda d: error_shown(d).startswith("409 conflict: the session changed"), "409 shown")
     send(driver, "hello again")
     wait(driver, lambda d: error_shown(d) == "503 unavailable: storage is busy (retry after 2 s)", "503 shown")
+    driver.save_screenshot(str(artifacts_dir() / "chat_page_deployed_api_503.png"))
 
     assert {auth for _, _, auth, _ in stub_api.seen} == {"Bearer t0ken-xyz"}
     assert {actor for _, _, _, actor in stub_api.seen} == {None}  # the local-only header never leaves the machine
