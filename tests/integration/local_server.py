@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -32,9 +33,14 @@ class Served:
         return self.stderr.read_text(errors="replace")
 
     def stop(self) -> None:
+        """Ctrl-C, as a user would (the server then stops its DynamoDB Local); SIGKILL only if that fails."""
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
 
 
 def environment(state_dir: Path) -> dict[str, str]:
