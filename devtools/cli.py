@@ -109,9 +109,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the chat page and the chat API until Ctrl-C; DynamoDB Local stops with it."""
     steps = Steps()
     explicit = args.port is not None
-    server, notice = LocalServer.bind(DEFAULT_PORT if args.port is None else args.port, fallback=not explicit)
+    port = DEFAULT_PORT if args.port is None else args.port
+    running = ServerState.read()
+    holder = f" (another run-local, pid {running.pid}, serves {running.url})" if running else ""
+    if running is None or not running.url.endswith(f":{port}"):
+        holder = ""
+    try:
+        server, notice = LocalServer.bind(port, fallback=not explicit)
+    except PortInUse as exc:
+        raise CommandError(f"{exc}{holder}") from None
+    except OSError as exc:  # e.g. a privileged port
+        raise CommandError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
     if notice:
-        steps.say(f"  ! {notice}")
+        steps.say(f"  ! {notice}{holder}")
     _stop_on_sigterm()
     output = _function_output(args.logs)
     state: ServerState | None = None

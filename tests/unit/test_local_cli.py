@@ -191,3 +191,10 @@ def test_the_access_log_is_one_readable_line_per_request() -> None:
     line = stream.getvalue()
     assert line.count("\n") == 1
     assert line.endswith("  POST   /sessions/s1/messages  201  12 ms\n")
+
+
+def test_a_port_held_by_another_run_local_names_it(taken_port: int, capsys, state_dir: Path) -> None:
+    ServerState(os.getpid(), f"http://127.0.0.1:{taken_port}", "http://127.0.0.1:1", "t").write()
+    assert cli.main(["serve", "--port", str(taken_port)]) == 2
+    err = capsys.readouterr().err
+    assert f"(another run-local, pid {os.getpid()}, serves http://127.0.0.1:{taken_port})" in err
