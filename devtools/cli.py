@@ -31,6 +31,7 @@ from devtools.gateway import ChatApiGateway, chat_cors
 from devtools.server import LocalApp, LocalServer, PortInUse, Request
 from devtools.stack import (
     CHAT_FUNCTION,
+    LEX_FUNCTION,
     LOCAL_TABLE,
     EndpointUnreachable,
     ServerState,
@@ -242,6 +243,14 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         function = prepare_functions([args.function], url, table)[args.function]
         response = function.invoke(event)
     print(json.dumps(response, indent=2, default=str))
+    if args.function == LEX_FUNCTION:
+        from devtools.lex_validator import validate_response
+
+        problems = validate_response(response)
+        verdict = "Lex would refuse this response" if problems else "Lex would accept this response"
+        lines = "".join(f"\n  - {problem}" for problem in problems)
+        print(f"run-local: {verdict} (devtools/lex_validator.py, docs/lex-v2.md){lines}", file=sys.stderr)
+        return 1 if problems else 0
     return 0
 
 

@@ -160,3 +160,12 @@ def test_the_chat_event_files_work_in_sequence_against_a_running_server(served: 
     assert invoke("chat_list_messages.json")["statusCode"] == 200
     assert invoke("chat_delete_session.json")["statusCode"] == 204
     assert invoke("chat_get_session.json")["statusCode"] == 404
+
+
+def test_invoking_the_lex_function_checks_its_response(served: Served) -> None:
+    done = run_local(
+        "invoke", "LexFulfillmentFunction", "-e", "events/lex_greeting.json", cwd=REPO_ROOT, state_dir=served.state_dir
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["sessionState"]["dialogAction"]["type"] == "Close"
+    assert "run-local: Lex would accept this response" in done.stderr
