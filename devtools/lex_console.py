@@ -89,14 +89,15 @@ def local_console(
     *, memory: bool = False, endpoint: str | None = None, table: str | None = None
 ) -> Iterator[LexConsole]:
     """A console on ``LexFulfillmentFunction`` run in-process (DynamoDB Local, or in-memory stores)."""
-    from devtools import local
+    from devtools.lambda_env import LocalFunction, apply_environment, local_environment
+    from devtools.stack import LOCAL_TABLE, dynamodb_endpoint, ensure_table
     from devtools.template import function_spec
 
-    table_name = table or local.LOCAL_TABLE
+    table_name = table or LOCAL_TABLE
     if memory:
         spec = function_spec(LEX_FUNCTION, table_name=table_name)
-        local.apply_environment(local.local_environment(spec, "http://127.0.0.1:9"))  # never called
-        function = local.LocalFunction(spec)
+        apply_environment(local_environment(spec, "http://127.0.0.1:9"))  # never called
+        function = LocalFunction(spec)
         _use_memory_stores()
         cached = getattr(sys.modules[spec.handler_module], "get_runtime", None)  # a runtime built earlier in-process
         if hasattr(cached, "cache_clear"):
@@ -106,11 +107,11 @@ def local_console(
         finally:
             _forget_memory_stores()
         return
-    with local.dynamodb_endpoint(endpoint) as url:
-        local.ensure_table(url, table_name)
+    with dynamodb_endpoint(endpoint) as url:
+        ensure_table(url, table_name)
         spec = function_spec(LEX_FUNCTION, table_name=table_name)
-        local.apply_environment(local.local_environment(spec, url))
-        function = local.LocalFunction(spec)
+        apply_environment(local_environment(spec, url))
+        function = LocalFunction(spec)
         yield LexConsole(LexSimulator(load_bot(), function.invoke))
 
 
@@ -183,18 +184,27 @@ def repl(console: LexConsole, session_id: str, source: TextIO, out: TextIO, *, a
 def build_parser() -> argparse.ArgumentParser:
     """The command line of ``scripts/run-local.sh lex``."""
     parser = argparse.ArgumentParser(prog="run-local lex", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--memory", action="store_true", help="in-memory stores instead of DynamoDB Local")
     parser.add_argument("--endpoint", help="use this DynamoDB endpoint instead of starting DynamoDB Local")
     parser.add_argument("--table", help="session table name (default chatstate-local-sessions)")
-    parser.add_argument("--session-id", default=None, help="Lex session id (default: a new one)")
-    parser.add_argument("--attr", action="append", default=[], metavar="NAME=VALUE", help="initial session attribute")
-    parser.add_argument("--json", action="store_true", help="print each turn as one JSON line")
+    configure_parser(parser)
     return parser
 
 
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """The options of the ``lex`` subcommand (``--endpoint``/``--table`` come from the run-local command line)."""
+    parser.add_argument("--memory", action="store_true", help="in-memory stores instead of DynamoDB Local")
+    parser.add_argument("--session-id", default=None, help="Lex session id (default: a new one)")
+    parser.add_argument("--attr", action="append", default=[], metavar="NAME=VALUE", help="initial session attribute")
+    parser.add_argument("--json", action="store_true", help="print each turn as one JSON line")
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``scripts/run-local.sh lex``."""
-    args = build_parser().parse_args(argv)
+    """Entry point of ``python -m devtools.lex_console``."""
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Play the console with parsed arguments (``scripts/run-local.sh lex``)."""
     session_id = args.session_id or f"local-{uuid.uuid4().hex[:8]}"
     from devtools.dynamodb_local import DynamoDBLocalError
     from devtools.template import TemplateError

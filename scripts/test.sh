@@ -8,6 +8,14 @@ export SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 step "bootstrap"
+# The chat page test drives a real headless Chromium: say what to install now, not after the other tests.
+if ! { [ -n "${CHROMIUM_BINARY:-}" ] || command -v chromium >/dev/null || command -v chromium-browser >/dev/null; } ||
+   ! { [ -n "${CHROMEDRIVER:-}" ] || command -v chromedriver >/dev/null; }; then
+  echo "test.sh: the chat page test needs Chromium and its matching ChromeDriver. Install them:" >&2
+  echo "  Debian/Ubuntu: sudo apt-get install chromium chromium-driver" >&2
+  echo "  macOS: brew install --cask chromium chromedriver   (or set CHROMIUM_BINARY and CHROMEDRIVER)" >&2
+  exit 1
+fi
 bash scripts/bootstrap.sh
 
 step "ruff check"
@@ -15,7 +23,7 @@ step "ruff check"
 step "ruff format --check"
 .venv/bin/ruff format --check .
 
-step "pytest (unit + integration)"
+step "pytest (unit + integration + the chat page in headless Chromium)"
 .venv/bin/python -m pytest
 
 step "sam validate --lint"

@@ -1,53 +1,43 @@
-"""Shared helpers of the Lex tests: the response validator, event files, a fixed clock, fake context."""
+"""Shared helpers of the Lex tests: the response validator, event files, a fixed clock, a Lambda context."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from devtools.local import LambdaContext
+from devtools.lambda_env import LambdaContext
+from devtools.lex_validator import assert_valid_response
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EVENTS = REPO_ROOT / "events"
-SHARED = (REPO_ROOT / ".." / "shared").resolve()
-SAMPLES = SHARED / "samples" / "lex_v2"
-VALIDATOR = SHARED / "tools" / "validate_lex_response.py"
+SHAPES = EVENTS / "lex_shapes"
+"""The project's corpus of Lex V2 events, one per shape Lex sends (see its README.md)."""
 
 FIXED_NOW = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
 """The clock of the tests: the sample events' dates are relative to it."""
 
 
-@cache
-def _validator() -> Any:
-    spec = importlib.util.spec_from_file_location("validate_lex_response", VALIDATOR)
-    if spec is None or spec.loader is None:
-        raise FileNotFoundError(f"validator not found at {VALIDATOR}")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def assert_valid(response: Any) -> dict[str, Any]:
-    """Fail unless ``response`` is a valid Lex V2 code-hook response (strict mode); return it."""
-    errors, warnings = _validator().validate_response(response, strict=True)
-    problems = [*errors, *warnings]
-    assert not problems, f"invalid Lex response: {problems}\n{json.dumps(response)}"
-    return response
+    """Fail unless Lex would accept ``response`` (every rule of docs/lex-v2.md); return it."""
+    return assert_valid_response(response)
 
 
 def load_event(name: str) -> dict[str, Any]:
-    """An event file from ``events/`` (``name`` with or without ``.json``)."""
+    """An event file from ``events/`` (``name`` with or without ``.json``; ``lex_shapes/x`` for the corpus)."""
     path = EVENTS / (name if name.endswith(".json") else f"{name}.json")
     return json.loads(path.read_text())
 
 
 def sample_events() -> list[Path]:
-    """The public Lex V2 sample events in ``../shared/samples/lex_v2``."""
-    return sorted(p for p in SAMPLES.glob("*.json") if "event" in p.name or p.name.startswith("samcli_"))
+    """Every event of the shape corpus ``events/lex_shapes``."""
+    return sorted(SHAPES.glob("*.json"))
+
+
+def shape_event(name: str) -> dict[str, Any]:
+    """One event of the shape corpus by file stem."""
+    return json.loads((SHAPES / f"{name}.json").read_text())
 
 
 def fixed_now() -> datetime:

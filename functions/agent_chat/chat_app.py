@@ -409,6 +409,7 @@ def direct_invoke(event: Any) -> dict[str, Any]:
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point: HTTP API events go to the resolver, anything else is a direct invoke."""
     logger.clear_state()
+    metrics.add_metric(name="ChatRequests", unit=MetricUnit.Count, value=1)  # also: never an empty metric set
     request_id = getattr(context, "aws_request_id", None)
     if request_id:
         logger.append_keys(request_id=request_id)

@@ -70,10 +70,10 @@ def test_conversation_at_most_two_dynamodb_requests_per_turn(handler):
 
 
 @pytest.mark.parametrize("path", sample_events(), ids=lambda p: p.name)
-def test_public_samples_on_dynamodb_local(handler, path):
+def test_every_corpus_event_on_dynamodb_local(handler, path):
     event = json.loads(path.read_text())
     before = copy.deepcopy(event)
-    handler(event)
+    assert_valid(handler(event))
     assert event == before
 
 

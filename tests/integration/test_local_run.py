@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from devtools.dynamodb_local import free_port
 from devtools.template import REPO_ROOT, function_spec
+from tests.integration.local_server import Served, environment, start_server
+from tests.integration.local_server import request as local_request
 
 pytestmark = [
     pytest.mark.integration,
@@ -47,51 +44,23 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def request(url: str, method: str = "GET", body: object = None, actor: str | None = "alice") -> tuple[int, object]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"content-type": "application/json"})
-    if actor:
-        req.add_header("X-Local-Actor", actor)
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    server = start_server(tmp_path / "local")
     try:
-        with urllib.request.urlopen(req, timeout=30) as response:
-            raw = response.read()
-            return response.status, json.loads(raw) if raw else None
-    except urllib.error.HTTPError as exc:
-        raw = exc.read()
-        return exc.code, json.loads(raw) if raw else None
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
-def server() -> Iterator[tuple[subprocess.Popen[str], str]]:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devtools.local", "serve", "--port", str(port)],
-        cwd=REPO_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"serve exited early with {proc.returncode}: {proc.stdout.read() if proc.stdout else ''}")
-            try:
-                urllib.request.urlopen(f"{url}/", timeout=2)
-            except urllib.error.HTTPError:
-                break  # any HTTP answer (404 for /) means it is serving
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("serve did not start listening within 90 s")
-                time.sleep(0.3)
-        yield proc, url
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
+def server(served: Served) -> tuple[subprocess.Popen[bytes], str]:
+    return served.proc, served.url
+
+
+def request(url: str, method: str = "GET", body: object = None, actor: str | None = "alice") -> tuple[int, object]:
+    status, payload, _ = local_request(url, method, body, actor)
+    return status, payload
 
 
 def test_serve_answers_the_chat_api_and_stops_cleanly_on_ctrl_c(server):
@@ -124,3 +93,82 @@ def test_serve_answers_the_chat_api_and_stops_cleanly_on_ctrl_c(server):
     while any(alive(pid) for pid in java) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(alive(pid) for pid in java), "DynamoDB Local outlived the server"
+
+
+def test_serve_logs_one_line_per_request_and_keeps_json_logs_in_a_file(served: Served) -> None:
+    status, created = request(f"{served.url}/sessions", "POST", {})
+    assert status == 201
+    assert request(f"{served.url}/sessions/{created['session_id']}")[0] == 200
+    assert request(f"{served.url}/sessions/x", "PATCH")[0] == 404
+    log = served.output()
+    assert "ready in" in log
+    assert "  POST   /sessions  201  " in log
+    assert f"  GET    /sessions/{created['session_id']}  200  " in log
+    assert "  PATCH  /sessions/x  404  " in log
+    assert '"level"' not in log  # the functions' JSON logs are not mixed in
+    assert served.errors() == ""  # no warnings, no tracebacks
+    function_log = (served.state_dir / "logs" / "functions.log").read_text().splitlines()
+    assert any(json.loads(line).get("message") == "session created" for line in function_log)
+
+
+def run_local(*args: str, cwd: Path, state_dir: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(REPO_ROOT / "scripts" / "run-local.sh"), *args],
+        cwd=cwd,
+        env=environment(state_dir),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def test_invoke_uses_the_running_servers_dynamodb_and_reads_events_from_the_callers_directory(
+    served: Served, tmp_path: Path
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    event = json.loads((REPO_ROOT / "events" / "chat_send_message.json").read_text())  # an HTTP API event
+    event["rawPath"] = "/sessions/s-invoke-1/messages"
+    event["pathParameters"] = {"session_id": "s-invoke-1"}
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"] = "alice"
+    (work / "my_event.json").write_text(json.dumps(event))
+
+    invoked = run_local("invoke", "AgentChatFunction", "-e", "my_event.json", cwd=work, state_dir=served.state_dir)
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(json.loads(invoked.stdout)["body"])["message_count"] == 1
+    assert f"using the DynamoDB of the server at {served.url}" in invoked.stderr
+    status, view = request(f"{served.url}/sessions/s-invoke-1", actor="alice")
+    assert status == 200
+    assert view["message_count"] == 1
+
+    served.stop()
+    alone = run_local("invoke", "AgentChatFunction", "-e", "my_event.json", cwd=work, state_dir=served.state_dir)
+    assert alone.returncode == 0, alone.stderr
+    assert "no local server running" in alone.stderr
+    assert json.loads(json.loads(alone.stdout)["body"])["message_count"] == 1  # a throwaway DynamoDB: a new session
+
+
+def test_the_chat_event_files_work_in_sequence_against_a_running_server(served: Served) -> None:
+    """chat_send_message.json creates the session the other HTTP event files address (same actor, same id)."""
+
+    def invoke(name: str) -> dict:
+        events = REPO_ROOT / "events"
+        done = run_local("invoke", "AgentChatFunction", "-e", name, cwd=events, state_dir=served.state_dir)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    assert invoke("chat_send_message.json")["statusCode"] == 200
+    assert invoke("chat_get_session.json")["statusCode"] == 200
+    assert invoke("chat_list_messages.json")["statusCode"] == 200
+    assert invoke("chat_delete_session.json")["statusCode"] == 204
+    assert invoke("chat_get_session.json")["statusCode"] == 404
+
+
+def test_invoking_the_lex_function_checks_its_response(served: Served) -> None:
+    done = run_local(
+        "invoke", "LexFulfillmentFunction", "-e", "events/lex_greeting.json", cwd=REPO_ROOT, state_dir=served.state_dir
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["sessionState"]["dialogAction"]["type"] == "Close"
+    assert "run-local: Lex would accept this response" in done.stderr

@@ -15,7 +15,7 @@ import chat_app
 from chatstate.chat.responders import EchoMemoryResponder, Responder
 from chatstate.store.memory import InMemorySessionStore
 from chatstate.store.port import StorePolicy
-from devtools.local import LambdaContext
+from devtools.lambda_env import LambdaContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EVENT_ACTOR = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"

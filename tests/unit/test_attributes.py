@@ -527,7 +527,7 @@ def test_secret_fields_are_never_encoded_non_secret_server_only_are() -> None:
 
 
 def _lex_size(attrs: dict[str, str]) -> int:
-    # exactly how tools/validate_lex_response.py measures it
+    # exactly how devtools/lex_validator.py measures it (docs/lex-v2.md R5)
     return len(base64.b64encode(json.dumps(attrs, ensure_ascii=False).encode("utf-8")))
 
 

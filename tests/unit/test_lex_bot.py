@@ -1,4 +1,4 @@
-"""The sample ChatBot (DESIGN.md §3), played with the event files through the runtime and lex_app."""
+"""The sample ChatBot (README, "Lex V2 fulfillment function"), played with the event files."""
 
 from __future__ import annotations
 

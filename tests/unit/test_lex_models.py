@@ -1,4 +1,4 @@
-"""Lex V2 event parsing (lenient, I1-I9) and response models (strict, O1-O11)."""
+"""Lex V2 event parsing (lenient, docs/lex-v2.md E1-E9) and response models (strict, R1-R12)."""
 
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ from chatstate.lex.models import (
     LexResponse,
     SessionState,
 )
-from tests.lexkit import assert_valid, load_event, sample_events
+from tests.lexkit import assert_valid, load_event, sample_events, shape_event
 
 
 @pytest.mark.parametrize("path", sample_events(), ids=lambda p: p.name)
-def test_every_public_sample_event_parses_without_touching_it(path):
+def test_every_corpus_event_parses_without_touching_it(path):
     raw = json.loads(path.read_text())
     before = copy.deepcopy(raw)
     event = LexEvent.model_validate(raw)
@@ -96,19 +96,16 @@ def test_slot_shapes_scalar_list_composite_and_null():
 
 
 def test_transcription_resolved_slots_without_interpreted_value():
-    raw = json.loads(next(p for p in sample_events() if p.name == "samcli_lexv2_BankingBot.json").read_text())
-    event = LexEvent.model_validate(raw)
+    event = LexEvent.model_validate(shape_event("dialog_speech_proposed_retry"))
     slots = [s for t in event.transcriptions for s in t.resolved_slots.values() if s is not None]
     assert slots
     assert any(s.value is not None and s.value.interpreted_value is None for s in slots)
 
 
 def test_kendra_response_and_waiting_state_are_parsed():
-    kendra = next(p for p in sample_events() if "kendra" in p.name)
-    event = LexEvent.model_validate(json.loads(kendra.read_text()))
+    event = LexEvent.model_validate(shape_event("kendra_search_intent"))
     assert event.intent.kendra_response
-    dotnet = next(p for p in sample_events() if p.name.startswith("dotnet"))
-    event = LexEvent.model_validate(json.loads(dotnet.read_text()))
+    event = LexEvent.model_validate(shape_event("intent_waiting_and_contexts"))
     assert event.proposed_next_state is not None
     assert event.proposed_next_state.intent is not None
     assert event.proposed_next_state.intent.state == "Waiting"
@@ -156,3 +153,64 @@ def test_responses_have_no_nulls_and_only_lex_top_level_keys():
 def test_unknown_response_members_are_refused():
     with pytest.raises(ValidationError):
         Intent(name="X", sessionId="abc")  # type: ignore[call-arg]
+
+
+def test_the_shape_corpus_covers_every_shape_lex_sends():
+    """docs/lex-v2.md E2-E7: the corpus must keep an example of each, so the tests above see them all."""
+    events = [json.loads(p.read_text()) for p in sample_events()]
+    seen: dict[str, set] = {k: set() for k in ("source", "mode", "slot", "confidence", "interpretation", "confirm")}
+    flags: set[str] = set()
+
+    def slots_of(intent):
+        for slot in (intent.get("slots") or {}).values():
+            if slot is None:
+                seen["slot"].add("null")
+                continue
+            seen["slot"].add(slot.get("shape", "no shape"))
+            for sub in (slot.get("subSlots") or {}).values():
+                seen["slot"].add("null sub-slot" if sub is None else "sub-slot")
+
+    for event in events:
+        state = event["sessionState"]
+        seen["source"].add(event["invocationSource"])
+        seen["mode"].add(event["inputMode"])
+        slots_of(state["intent"])
+        seen["confirm"].add(state["intent"].get("confirmationState"))
+        if "sessionAttributes" not in state:
+            flags.add("no sessionAttributes")
+        if "requestAttributes" not in event:
+            flags.add("no requestAttributes")
+        elif event["requestAttributes"] is None:
+            flags.add("null requestAttributes")
+        elif any(k.startswith("x-amz-lex:") for k in event["requestAttributes"]):
+            flags.add("reserved requestAttributes")
+        if "kendraResponse" in state["intent"]:
+            flags.add("kendra")
+        next_state = event.get("proposedNextState")
+        if next_state is not None:
+            flags.add("proposedNextState with prompt" if "prompt" in next_state else "proposedNextState without prompt")
+        for interpretation in event["interpretations"]:
+            seen["interpretation"].add(interpretation["interpretationSource"])
+            confidence = interpretation.get("nluConfidence")
+            seen["confidence"].add(type(confidence).__name__ if confidence is not None else "absent")
+        for transcription in event.get("transcriptions") or []:
+            for slot in transcription.get("resolvedSlots", {}).values():
+                if slot and "interpretedValue" not in slot.get("value", {}):
+                    flags.add("resolved slot without interpretedValue")
+
+    assert seen["source"] == {"DialogCodeHook", "FulfillmentCodeHook"}
+    assert seen["mode"] == {"Text", "Speech", "DTMF"}
+    assert {"Scalar", "List", "Composite", "no shape", "null", "null sub-slot"} <= seen["slot"]
+    assert seen["confidence"] == {"float", "dict", "absent"}
+    assert seen["interpretation"] == {"Lex", "Bedrock"}
+    assert seen["confirm"] == {"None", "Confirmed", "Denied"}
+    assert flags == {
+        "no sessionAttributes",
+        "no requestAttributes",
+        "null requestAttributes",
+        "reserved requestAttributes",
+        "kendra",
+        "proposedNextState with prompt",
+        "proposedNextState without prompt",
+        "resolved slot without interpretedValue",
+    }

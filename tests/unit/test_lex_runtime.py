@@ -86,10 +86,10 @@ def ref_of(event: dict[str, Any]) -> SessionRef:
     return SessionRef.lex(event["bot"]["id"], event["sessionId"])
 
 
-# -- public samples --------------------------------------------------------------------------------
+# -- the shape corpus (events/lex_shapes) --------------------------------------------------------
 @pytest.mark.parametrize("path", sample_events(), ids=lambda p: p.name)
 @pytest.mark.parametrize("which", ["sample bot", "no handlers"])
-def test_every_public_sample_is_answered_validly(path, which, store):
+def test_every_corpus_event_is_answered_validly(path, which, store):
     event = json.loads(path.read_text())
     before = copy.deepcopy(event)
     router = bot_router if which == "sample bot" else IntentRouter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from devtools.local import CompiledRoute, build_http_event, http_result, match_route
+from devtools.gateway import CompiledRoute, build_http_event, http_result, match_route
 from devtools.template import HttpRoute, function_spec
 
 ROUTES = [CompiledRoute.of(route) for route in function_spec("AgentChatFunction").http_routes]

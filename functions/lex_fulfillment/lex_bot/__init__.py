@@ -1,1 +1,1 @@
-"""The sample ChatBot: typed session attributes and intent handlers (DESIGN.md §3)."""
+"""The sample ChatBot: typed session attributes and intent handlers (README, "Lex V2 fulfillment function")."""

@@ -1,4 +1,4 @@
-"""The sample ChatBot's intents (DESIGN.md §3): Greeting, BookFlight, UpdatePreferences, FallbackIntent."""
+"""The sample ChatBot's intents: Greeting, BookFlight, UpdatePreferences, FallbackIntent."""
 
 from __future__ import annotations
 

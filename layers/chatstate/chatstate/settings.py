@@ -1,4 +1,4 @@
-"""Function configuration, validated once from the environment (see DESIGN.md §1)."""
+"""Function configuration, validated once from the environment (the parameters in the README, "Deploy")."""
 
 from __future__ import annotations
 

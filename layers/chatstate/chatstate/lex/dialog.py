@@ -1,6 +1,6 @@
 """Dialog-action builders, message builders and slot accessors for Lex V2 responses.
 
-Every builder returns a validated ``LexResponse``, so the LEX_V2.md output rules hold by construction:
+Every builder returns a validated ``LexResponse``, so the response rules of docs/lex-v2.md hold by construction:
 ``close`` accepts only ``Fulfilled``/``Failed``/``InProgress``; ``elicit_intent`` and
 ``confirm_intent`` need a message; ``confirm_intent`` sends the slots; elicitation style and
 sub-slots exist only on ``elicit_slot``; no active context is added unless the caller passes one.

@@ -1,10 +1,10 @@
 """Pydantic models of the Lex V2 code-hook event (lenient) and response (strict).
 
-Input models follow LEX_V2.md I1-I9: unknown fields are ignored, every optional member may be missing
+Input models follow docs/lex-v2.md E1-E9: unknown fields are ignored, every optional member may be missing
 or ``null``, enum-like strings are kept as plain strings (new values must not fail a turn) and
 ``nluConfidence`` is accepted as a number or as ``{"score": n}``.
 
-Response models follow O1-O11: unknown members are forbidden, lengths and counts carry the botocore
+Response models follow docs/lex-v2.md R1-R11: unknown members are forbidden, lengths and counts carry the botocore
 ``lexv2-runtime`` limits, and ``LexResponse`` checks the per-dialog-action required fields, so an
 invalid response cannot be built. Serialise with ``LexResponse.to_dict()``
 (``model_dump(by_alias=True, exclude_none=True)``): optional members are left out, never ``null``,
@@ -135,7 +135,7 @@ class Prompt(BaseModel):
 
 
 class ProposedNextState(BaseModel):
-    """What Lex would do next (dialog hook, ElicitSlot); every member optional (I6)."""
+    """What Lex would do next (dialog hook, ElicitSlot); every member optional (docs/lex-v2.md E6)."""
 
     model_config = _IN
 
@@ -145,7 +145,7 @@ class ProposedNextState(BaseModel):
 
 
 class LexSessionState(BaseModel):
-    """The inbound session state. ``session_attributes`` is ``None`` when Lex sent none (I2)."""
+    """The inbound session state. ``session_attributes`` is ``None`` when Lex sent none (docs/lex-v2.md E2)."""
 
     model_config = _IN
 
@@ -274,7 +274,7 @@ class Slot(BaseModel):
 
 
 class Intent(BaseModel):
-    """The intent in a response; ``name`` is non-empty (O7)."""
+    """The intent in a response; ``name`` is non-empty (docs/lex-v2.md R7)."""
 
     model_config = _OUT
 
@@ -294,7 +294,7 @@ class ElicitSubSlot(BaseModel):
 
 
 class DialogAction(BaseModel):
-    """The next action; ``slotElicitationStyle``/``subSlotToElicit`` only with ElicitSlot (O10)."""
+    """The next action; ``slotElicitationStyle``/``subSlotToElicit`` only with ElicitSlot (docs/lex-v2.md R10)."""
 
     model_config = _OUT
 
@@ -323,7 +323,7 @@ class TimeToLive(BaseModel):
 
 
 class ActiveContext(BaseModel):
-    """An active context the handler chose to set (O8)."""
+    """An active context the handler chose to set (docs/lex-v2.md R8)."""
 
     model_config = _OUT
 
@@ -409,7 +409,7 @@ Message = Annotated[
 
 
 class LexResponse(BaseModel):
-    """A complete code-hook response; validation enforces the required fields of each dialog action (O3, O4)."""
+    """A complete code-hook response; validation enforces each dialog action's needs (docs/lex-v2.md R3, R4)."""
 
     model_config = _OUT
 

@@ -248,7 +248,7 @@ class LexRuntime[A: SessionAttributes]:
 
     @staticmethod
     def _finish(response: LexResponse, event: LexEvent, attributes: dict[str, str] | None) -> dict[str, Any]:
-        """The response dict with the session attributes set and ``originatingRequestId`` echoed (O10)."""
+        """The response dict, session attributes set, ``originatingRequestId`` echoed (docs/lex-v2.md R10)."""
         answer = response.to_dict()
         state = answer["sessionState"]
         if attributes is not None:

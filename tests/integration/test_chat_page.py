@@ -1,0 +1,343 @@
+"""The chat page in a real browser: headless Chromium (Debian's ``chromium`` + ``chromium-driver``) driven by Selenium.
+
+Local mode runs against ``run-local serve`` (DynamoDB Local behind it); deployed mode runs against a stub of a
+deployed API on another loopback port, which is how the page's bearer token, CORS and the 409/503 errors are
+checked. A screenshot of the page is written to ``$CHATSTATE_ARTIFACTS`` (default ``.local/artifacts``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devtools.template import REPO_ROOT
+from tests.integration.local_server import Served, request, start_server
+
+pytestmark = pytest.mark.integration
+
+INSTALL_HINT = (
+    "the chat page test needs Chromium and its matching ChromeDriver. Install them: "
+    "Debian/Ubuntu 'sudo apt-get install chromium chromium-driver' | macOS 'brew install --cask chromium chromedriver' "
+    "| or point CHROMIUM_BINARY and CHROMEDRIVER at a matching pair"
+)
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1280,860",
+)
+WAIT_S = 15
+EMPTY = "\u2013"
+"""What the page shows for a value it does not have (an en dash)."""
+
+
+def chromium_paths() -> tuple[str, str]:
+    """(browser, driver) from $CHROMIUM_BINARY/$CHROMEDRIVER or the PATH; fails with what to install."""
+    browser = os.environ.get("CHROMIUM_BINARY") or next(
+        (found for name in ("chromium", "chromium-browser") if (found := shutil.which(name))), None
+    )
+    driver = os.environ.get("CHROMEDRIVER") or shutil.which("chromedriver")
+    if not browser or not driver or not Path(browser).is_file() or not Path(driver).is_file():
+        pytest.fail(INSTALL_HINT, pytrace=False)
+    return browser, driver
+
+
+def artifacts_dir() -> Path:
+    path = Path(os.environ.get("CHATSTATE_ARTIFACTS") or REPO_ROOT / ".local" / "artifacts")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    binary, driver_path = chromium_paths()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    # An explicit driver path: Selenium Manager never runs (it would try to download a browser and driver).
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    server = start_server(tmp_path_factory.mktemp("page") / "local")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --- page helpers --------------------------------------------------------------------------------------------------
+
+
+def wait(driver: Any, condition: Any, what: str) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT_S).until(lambda d: condition(d), message=what)
+
+
+def el(driver: Any, element_id: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.ID, element_id)
+
+
+def text(driver: Any, element_id: str) -> str:
+    return str(el(driver, element_id).text)
+
+
+def messages(driver: Any) -> list[tuple[str, str]]:
+    """(role class, content without the meta line) of every message shown, top to bottom."""
+    from selenium.webdriver.common.by import By
+
+    shown = []
+    for li in driver.find_elements(By.CSS_SELECTOR, "#messages li:not(.empty)"):
+        content = driver.execute_script("return arguments[0].lastChild.textContent", li)
+        shown.append((li.get_attribute("class"), content))
+    return shown
+
+
+def error_shown(driver: Any) -> str:
+    box = el(driver, "error")
+    return str(box.text) if box.is_displayed() else ""
+
+
+def set_value(driver: Any, element_id: str, value: str) -> None:
+    driver.execute_script(
+        "const e = document.getElementById(arguments[0]); e.value = arguments[1];"
+        "e.dispatchEvent(new Event('input', {bubbles: true}));",
+        element_id,
+        value,
+    )
+
+
+def click(driver: Any, element_id: str) -> None:
+    wait(driver, lambda d: el(d, element_id).is_enabled(), f"#{element_id} enabled")
+    el(driver, element_id).click()
+
+
+def send(driver: Any, message: str) -> None:
+    set_value(driver, "compose", message)
+    click(driver, "send")
+
+
+# --- local mode ----------------------------------------------------------------------------------------------------
+
+
+def test_chat_page_against_the_local_server(browser: Any, served: Served) -> None:
+    driver = browser
+    driver.get(f"{served.url}/")
+    assert driver.title == "chatstate"
+    wait(driver, lambda d: "local server" in text(d, "status"), "the page found the local server")
+    assert not error_shown(driver)
+
+    # start a session, with an initial state
+    set_value(driver, "new-state", "{not json")
+    click(driver, "new-session")
+    wait(driver, lambda d: error_shown(d).startswith("state: not valid JSON"), "bad JSON refused in the page")
+    set_value(driver, "new-state", '{"plan": "pro", "topic": "trip to Rome"}')
+    click(driver, "new-session")
+    wait(driver, lambda d: text(d, "session-id") not in ("", EMPTY), "a session id")
+    session_id = text(driver, "session-id")
+    assert text(driver, "message-count") == "0"
+    assert json.loads(text(driver, "session-state")) == {"plan": "pro", "topic": "trip to Rome"}
+    wait(driver, lambda d: "No messages yet." in text(d, "messages"), "an empty history")
+
+    # send messages; the count and state come from the API
+    send(driver, "Hello, I am Alice")
+    wait(driver, lambda d: len(messages(d)) == 2, "the message and the reply")
+    send(driver, "What is my name?")
+    wait(driver, lambda d: len(messages(d)) == 4, "the second exchange")
+    status, view, _ = request(f"{served.url}/sessions/{session_id}")
+    assert status == 200
+    wait(driver, lambda d: text(d, "message-count") == str(view["message_count"]), "the API's message count")
+    shown = messages(driver)
+    assert shown[0] == ("user", "Hello, I am Alice")
+    assert shown[1][0] == "assistant"
+    assert shown[1][1]
+
+    # the TTL counts down, live
+    first = text(driver, "ttl")
+    assert "min" in first
+    wait(driver, lambda d: text(d, "ttl") != first, "the TTL countdown to tick")
+
+    screenshot = artifacts_dir() / "chat_page.png"
+    driver.save_screenshot(str(screenshot))
+    assert screenshot.stat().st_size > 10_000
+
+    # page back through history: 22 messages, pages of 20
+    for i in range(9):
+        assert request(f"{served.url}/sessions/{session_id}/messages", "POST", {"message": f"turn {i}"})[0] == 200
+    click(driver, "refresh")
+    wait(driver, lambda d: len(messages(d)) == 20 and el(d, "older").is_displayed(), "the newest page")
+    assert messages(driver)[-1][0] == "assistant"
+    click(driver, "older")
+    wait(driver, lambda d: len(messages(d)) == 22, "the older page on top")
+    assert messages(driver)[0] == ("user", "Hello, I am Alice")
+    assert not el(driver, "older").is_displayed()
+
+    # resume by id in a fresh page
+    driver.get(f"{served.url}/")
+    set_value(driver, "resume-id", session_id)
+    click(driver, "resume")
+    wait(driver, lambda d: text(d, "session-id") == session_id and len(messages(d)) == 20, "the resumed session")
+
+    # errors, as the API reports them
+    send(driver, "x" * 4001)
+    wait(driver, lambda d: error_shown(d).startswith("413 payload_too_large"), "413 shown")
+    set_value(driver, "actor", "")
+    click(driver, "refresh")
+    wait(driver, lambda d: error_shown(d).startswith("401"), "401 shown")
+    set_value(driver, "actor", "mallory")
+    set_value(driver, "resume-id", session_id)
+    click(driver, "resume")
+    wait(driver, lambda d: error_shown(d).startswith("404 not_found"), "another actor's session is a 404")
+    set_value(driver, "actor", "alice")
+    click(driver, "resume")
+    wait(driver, lambda d: text(d, "session-id") == session_id and not error_shown(d), "the error clears")
+
+    # delete
+    click(driver, "delete-session")
+    wait(driver, lambda d: text(d, "session-id") == EMPTY, "the session is gone from the page")
+    assert request(f"{served.url}/sessions/{session_id}")[0] == 404
+
+    log = served.output()
+    assert f"POST   /sessions/{session_id}/messages  200" in log
+    assert "GET    /  200" in log
+    assert "Warning" not in served.errors()
+
+
+# --- deployed mode (a stub API on another loopback port) -----------------------------------------------------------
+
+
+class StubApi(ThreadingHTTPServer):
+    """Stands in for a deployed ChatApi: CORS like the template, canned answers, records what it was sent."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _StubHandler)
+        self.seen: list[tuple[str, str, str | None, str | None]] = []
+        self.sends = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _StubHandler(BaseHTTPRequestHandler):
+    server: StubApi
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _answer(self, status: int, body: Any = None, headers: dict[str, str] | None = None) -> None:
+        raw = json.dumps(body).encode() if body is not None else b""
+        self.send_response(status)
+        self.send_header("access-control-allow-origin", "*")
+        self.send_header("access-control-expose-headers", "retry-after")  # as ChatApi's CorsConfiguration
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def do_OPTIONS(self) -> None:
+        self._answer(
+            204,
+            headers={
+                "access-control-allow-methods": "GET,POST,DELETE,OPTIONS",
+                "access-control-allow-headers": "authorization,content-type",
+            },
+        )
+
+    def _route(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        if length:
+            self.rfile.read(length)
+        self.server.seen.append(
+            (self.command, self.path, self.headers.get("authorization"), self.headers.get("x-local-actor"))
+        )
+        if self.headers.get("authorization") != "Bearer t0ken-xyz":
+            return self._answer(401, {"message": "Unauthorized"})
+        expires = (datetime.now(UTC) + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+        view = {"session_id": "remote-1", "created_at": expires, "updated_at": expires, "expires_at": expires}
+        if self.command == "POST" and self.path == "/sessions":
+            return self._answer(201, view)
+        if self.command == "GET" and self.path == "/sessions/remote-1":
+            return self._answer(200, {**view, "message_count": 0, "state": {"plan": "remote"}})
+        if self.command == "GET" and self.path.startswith("/sessions/remote-1/messages"):
+            return self._answer(200, {"messages": [], "next_cursor": None})
+        if self.command == "POST" and self.path == "/sessions/remote-1/messages":
+            self.server.sends += 1
+            if self.server.sends == 1:
+                return self._answer(409, {"error": {"code": "conflict", "message": "the session changed; retry"}})
+            return self._answer(
+                503, {"error": {"code": "unavailable", "message": "storage is busy"}}, {"Retry-After": "2"}
+            )
+        return self._answer(404, {"message": "Not Found"})
+
+    do_GET = do_POST = do_DELETE = _route
+
+
+@pytest.fixture
+def stub_api() -> Iterator[StubApi]:
+    stub = StubApi()
+    thread = threading.Thread(target=stub.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        yield stub
+    finally:
+        stub.shutdown()
+        stub.server_close()
+
+
+def test_chat_page_against_a_deployed_api_with_a_pasted_token(browser: Any, served: Served, stub_api: StubApi) -> None:
+    driver = browser
+    driver.get(f"{served.url}/")
+    click(driver, "target-remote")
+    assert not el(driver, "actor").is_displayed()
+    set_value(driver, "api-url", stub_api.url + "/")
+    set_value(driver, "api-token", "t0ken-xyz")
+    click(driver, "new-session")
+    wait(driver, lambda d: text(d, "session-id") == "remote-1", "the deployed API's session")
+    assert '"plan": "remote"' in text(driver, "session-state")
+
+    send(driver, "hello")
+    wait(driver, lambda d: error_shown(d).startswith("409 conflict: the session changed"), "409 shown")
+    send(driver, "hello again")
+    wait(driver, lambda d: error_shown(d) == "503 unavailable: storage is busy (retry after 2 s)", "503 shown")
+    driver.save_screenshot(str(artifacts_dir() / "chat_page_deployed_api_503.png"))
+
+    assert {auth for _, _, auth, _ in stub_api.seen} == {"Bearer t0ken-xyz"}
+    assert {actor for _, _, _, actor in stub_api.seen} == {None}  # the local-only header never leaves the machine
+    stored = driver.execute_script(
+        "return JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage), document.cookie,"
+        " location.href])"
+    )
+    assert "t0ken-xyz" not in stored
