@@ -511,7 +511,7 @@ def test_local_endpoint_is_empty_unless_asked_for():
 
 def test_chat_function_environment_and_routes():
     spec = function_spec("AgentChatFunction")
-    assert {"BEDROCK_MODEL_ID": "", "CHAT_HISTORY_TURNS": "10"}.items() <= spec.environment.items()
+    assert {"BEDROCK_MODEL_ID": "", "CHAT_HISTORY_TURNS": "5"}.items() <= spec.environment.items()
     assert "CHAT_SYSTEM_PROMPT" in spec.environment
     assert {route.route_key for route in spec.http_routes} == {
         "POST /sessions",

@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from chatstate.exceptions import ConfigError
 
+DEFAULT_HISTORY_TURNS = 5
+"""Earlier turns a responder sees: 10 messages of a ~600-byte turn stay within one 4 KB read unit."""
+
 
 class Settings(BaseModel):
     """What both functions read from their environment. Required values have no default."""
@@ -18,7 +21,7 @@ class Settings(BaseModel):
 
     table_name: str = Field(alias="SESSION_TABLE_NAME", min_length=3, max_length=255)
     ttl_seconds: int = Field(default=86_400, alias="SESSION_TTL_SECONDS", ge=60, le=366 * 86_400)
-    history_turns: int = Field(default=10, alias="CHAT_HISTORY_TURNS", ge=0, le=100)
+    history_turns: int = Field(default=DEFAULT_HISTORY_TURNS, alias="CHAT_HISTORY_TURNS", ge=0, le=100)
     bedrock_model_id: str | None = Field(default=None, alias="BEDROCK_MODEL_ID")
     system_prompt: str | None = Field(default=None, alias="CHAT_SYSTEM_PROMPT", max_length=4000)
 

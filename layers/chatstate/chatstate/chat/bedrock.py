@@ -17,6 +17,7 @@ from chatstate import deadline
 from chatstate.chat.errors import ResponderFailed, ResponderUnavailable
 from chatstate.exceptions import DeadlineExceeded
 from chatstate.models import Message, Session
+from chatstate.settings import DEFAULT_HISTORY_TURNS
 
 if TYPE_CHECKING:
     from botocore.client import BaseClient
@@ -58,7 +59,7 @@ class BedrockConverseResponder:
         client: BaseClient | None = None,
         *,
         system_prompt: str | None = None,
-        max_turns: int = 10,
+        max_turns: int = DEFAULT_HISTORY_TURNS,
         inference_config: dict[str, Any] | None = None,
         read_timeout: float | None = None,
     ) -> None:

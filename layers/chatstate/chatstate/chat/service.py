@@ -43,6 +43,7 @@ from chatstate.models import (
     SessionRef,
     adapter_for,
 )
+from chatstate.settings import DEFAULT_HISTORY_TURNS
 
 if TYPE_CHECKING:
     from chatstate.settings import Settings
@@ -60,7 +61,7 @@ class ChatService:
         history_turns: How many earlier turns (user + assistant pairs) the responder sees.
     """
 
-    def __init__(self, store: SessionStore, responder: Responder, *, history_turns: int = 10):
+    def __init__(self, store: SessionStore, responder: Responder, *, history_turns: int = DEFAULT_HISTORY_TURNS):
         self.store = store
         self.responder = responder
         self.history_turns = max(0, history_turns)

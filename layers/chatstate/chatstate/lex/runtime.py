@@ -35,6 +35,7 @@ from chatstate.lex.models import LexEvent, LexResponse
 from chatstate.lex.router import IntentRouter, LexRequest, TurnContext
 from chatstate.logsafe import error_fields, safe_id, validation_summary
 from chatstate.models import Message, NewMessage, Session, SessionRef, StatePatch
+from chatstate.settings import DEFAULT_HISTORY_TURNS
 from chatstate.store.port import NEW_SESSION, SessionStore
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ class LexRuntime[A: SessionAttributes]:
         now: Callable[[], datetime] | None = None,
         failure_message: str = FAILURE_MESSAGE,
         responder: Responder | Callable[[], Responder] | None = None,
-        history_turns: int | Callable[[], int] = 10,
+        history_turns: int | Callable[[], int] = DEFAULT_HISTORY_TURNS,
         profiles: ProfileLink | None = None,
     ) -> None:
         self.router = router
