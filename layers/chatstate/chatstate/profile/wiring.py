@@ -11,15 +11,22 @@ _profiles: ProfileStore | None = None
 
 
 def get_profile_store() -> ProfileStore:
-    """The DynamoDB profile store on the session table (``SESSION_TABLE_NAME``), created on first call."""
+    """The DynamoDB profile store on the session table (``SESSION_TABLE_NAME``), created on first call.
+
+    It shares the session store's DynamoDB client when that store is the DynamoDB one.
+    """
     global _profiles
     if _profiles is None:
         with _lock:
             if _profiles is None:
                 from chatstate.profile.dynamodb import DynamoDBProfileStore
+                from chatstate.runtime import get_store
                 from chatstate.settings import get_settings
+                from chatstate.store.dynamodb import DynamoDBTable
 
-                _profiles = DynamoDBProfileStore(get_settings().table_name)
+                sessions = get_store()  # same table: share its client (one connection pool, one deadline guard)
+                client = sessions.client if isinstance(sessions, DynamoDBTable) else None
+                _profiles = DynamoDBProfileStore(get_settings().table_name, client=client)
     return _profiles
 
 
