@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chatstate.models import NewMessage, SessionRef
+from chatstate.models import NewMessage, SessionRef, StatePatch
 from chatstate.profile.dynamodb import DynamoDBProfileStore
 from chatstate.profile.memory import InMemoryProfileStore
 from chatstate.profile.port import ProfileStore
@@ -113,17 +113,20 @@ def test_every_profile_item_carries_expires_at_and_its_own_key_space(ddb_table, 
     profiles = DynamoDBProfileStore(name, client=client, ttl_seconds=TTL, now=clock)
     profiles.merge("sub-1", {"name": "Ana"})
     items = client.scan(TableName=name)["Items"]
-    assert [item["pk"]["S"] for item in items] == ["PROFILE#sub-1"]
+    assert [item["pk"]["S"] for item in items] == ["Usub-1"]  # the user's props item
     assert int(items[0]["expires_at"]["N"]) == int(clock.now.timestamp()) + TTL
 
 
 def test_sessions_never_reach_a_profile(ddb_table, clock):
     client, name = ddb_table
     sessions = DynamoDBSessionStore(name, client=client, policy=StorePolicy(ttl_seconds=TTL, now=clock))
-    for actor in ("PROFILE", "PROFILE#sub-1", "sub-1"):
-        ref = SessionRef.of(actor, "PROFILE")
-        sessions.append(ref, [NewMessage(role="user", content="hi")], expected=None, state=None)
+    for actor in ("U", "Usub-1", "sub-1"):
+        for channel in ("api", "lex", "direct"):
+            ref = SessionRef.of(actor, "sub-1", channel)
+            sessions.append(
+                ref, [NewMessage(role="user", content="hi")], expected=None, state=StatePatch.of({"name": "Mallory"})
+            )
     profiles = DynamoDBProfileStore(name, client=client, ttl_seconds=TTL, now=clock)
     assert profiles.get("sub-1") == {}
-    DynamoDBPropsStore(name, client=client, now=clock).save_user_props("sub-1", {"name": "Mallory"})
-    assert profiles.get("sub-1") == {}
+    profiles.merge("sub-1", {"name": "Ana"})
+    assert DynamoDBPropsStore(name, client=client, now=clock).get_user_props("sub-1") == {"name": "Ana"}

@@ -34,4 +34,4 @@ def test_without_a_dynamodb_session_store_the_profile_store_builds_its_own_clien
     runtime.set_store(InMemorySessionStore())
     profiles = get_profile_store()
     assert isinstance(profiles, DynamoDBProfileStore)
-    assert profiles._client is None  # created on first use, from the environment
+    assert profiles.props._client is None  # created on first use, from the environment

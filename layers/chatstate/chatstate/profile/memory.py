@@ -2,44 +2,21 @@
 
 from __future__ import annotations
 
-import copy
-import threading
-from collections.abc import Mapping
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
 
-from chatstate.profile.port import ProfileStore, check_subject
+from chatstate.models import utc_now
+from chatstate.profile.port import PROFILE_TTL_SECONDS, ProfileStore
+from chatstate.store.props import InMemoryPropsStore
 
 
 class InMemoryProfileStore(ProfileStore):
-    """Profiles in a dict guarded by a lock; same behaviour as the DynamoDB adapter (expiry included)."""
+    """Profiles on an ``InMemoryPropsStore``: same behaviour as the DynamoDB adapter (expiry included).
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._lock = threading.Lock()
-        self._items: dict[str, tuple[dict[str, Any], datetime]] = {}
+    Args:
+        ttl_seconds: Lifetime of a profile after its last change.
+        now: The clock (tests inject one).
+    """
 
-    def _live(self, subject: str) -> dict[str, Any] | None:
-        entry = self._items.get(subject)
-        if entry is None or entry[1] <= self.now():
-            return None
-        return entry[0]
-
-    def get(self, subject: str) -> dict[str, Any]:
-        """The live profile's fields (``{}`` when none)."""
-        check_subject(subject)
-        with self._lock:
-            return copy.deepcopy(self._live(subject) or {})
-
-    def merge(self, subject: str, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Merge ``fields`` (``None`` removes) and refresh the expiry."""
-        check_subject(subject)
-        with self._lock:
-            merged = dict(self._live(subject) or {})
-            for name, value in fields.items():
-                if value is None:
-                    merged.pop(name, None)
-                else:
-                    merged[name] = copy.deepcopy(value)
-            self._items[subject] = (merged, self.now() + timedelta(seconds=self.ttl_seconds))
-            return copy.deepcopy(merged)
+    def __init__(self, *, ttl_seconds: int = PROFILE_TTL_SECONDS, now: Callable[[], datetime] = utc_now) -> None:
+        super().__init__(InMemoryPropsStore(ttl_seconds=ttl_seconds, now=now))

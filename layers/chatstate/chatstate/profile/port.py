@@ -1,20 +1,21 @@
 """``ProfileStore``: one profile per verified user, read whole and merged atomically.
 
-Keyed by the user's verified subject (the Cognito ``sub``), in a key space no session or actor id can
-reach. A profile lives ``ttl_seconds`` after its last change (365 days by default); an expired
-profile is absent on every read, and a merge into it starts from nothing.
+A profile is the user's props (``chatstate.store.props``) keyed by the verified subject (the Cognito
+``sub``): the ``U…`` key space, which no session or actor id can reach. A profile lives ``ttl_seconds``
+after its last change (365 days by default); an expired profile is absent on every read, and a merge
+into it starts from nothing. Adapters only choose the props backend: ``InMemoryProfileStore`` and
+``DynamoDBProfileStore``.
 """
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from chatstate.models import ActorId
+from chatstate.store.props import PropsStore
 
 PROFILE_TTL_SECONDS = 365 * 86_400
 """Default lifetime of a profile after its last change."""
@@ -30,25 +31,27 @@ def check_subject(subject: str) -> str:
         raise ValueError("the profile subject is not a valid id") from None
 
 
-class ProfileStore(ABC):
-    """Profiles by verified subject.
+class ProfileStore:
+    """Profiles by verified subject, on a ``PropsStore`` whose user props expire.
 
     Args:
-        ttl_seconds: Lifetime of a profile after its last change.
-        now: The clock (tests inject one).
+        props: Where the profiles live (its ``ttl_seconds`` is the profiles' lifetime).
     """
 
-    def __init__(self, *, ttl_seconds: int = PROFILE_TTL_SECONDS, now: Callable[[], datetime] | None = None) -> None:
-        if ttl_seconds < 60:
-            raise ValueError("ttl_seconds must be at least 60")
-        self.ttl_seconds = ttl_seconds
-        self.now = now or (lambda: datetime.now(UTC))
+    def __init__(self, props: PropsStore) -> None:
+        if not props.ttl_seconds or props.ttl_seconds < 60:
+            raise ValueError("profiles need a lifetime of at least 60 seconds")
+        self.props = props
 
-    @abstractmethod
+    @property
+    def ttl_seconds(self) -> int:
+        """Lifetime of a profile after its last change."""
+        return int(self.props.ttl_seconds or 0)
+
     def get(self, subject: str) -> dict[str, Any]:
         """The live profile's fields (``{}`` when there is none or it expired)."""
+        return self.props.get_user_props(check_subject(subject))
 
-    @abstractmethod
     def merge(self, subject: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Set ``fields`` (a ``None`` value removes the field) atomically; returns the merged profile.
 
@@ -58,3 +61,6 @@ class ProfileStore(ABC):
             ConflictError: the profile kept changing (expired-item races only).
             StoreUnavailable: the store is throttled or unreachable (or the deadline is spent).
         """
+        values = {name: value for name, value in fields.items() if value is not None}
+        remove = [name for name, value in fields.items() if value is None]
+        return self.props.merge_user_props(check_subject(subject), values, remove=remove)
