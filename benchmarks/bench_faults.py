@@ -29,18 +29,10 @@ for entry in (ROOT / "layers" / "chatstate", ROOT / "functions" / "lex_fulfillme
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))
 
-from devtools.fault_proxy import READS, WRITES, Fault, FaultProxy, Rule  # noqa: E402
+from devtools import fault_proxy  # noqa: E402
+from devtools.fault_proxy import Fault, FaultProxy, Rule  # noqa: E402
 
-FAULTS: dict[str, Rule] = {
-    "none": Rule(Fault.DELAY, delay_seconds=0.0),
-    "reads delayed 2.5 s": Rule(Fault.DELAY, operations=READS, delay_seconds=2.5),
-    "every request delayed 2.5 s": Rule(Fault.DELAY, delay_seconds=2.5),
-    "writes never answered": Rule(Fault.HANG, operations=WRITES),
-    "nothing answered": Rule(Fault.HANG),
-    "connections dropped": Rule(Fault.DROP),
-    "throttled (400 ProvisionedThroughputExceeded)": Rule(Fault.THROTTLE),
-    "HTTP 500": Rule(Fault.ERROR_500),
-}
+FAULTS: dict[str, Rule] = {"none": Rule(Fault.DELAY, delay_seconds=0.0), **fault_proxy.FAULTS}
 
 
 def _lex_event(name: str, session: str) -> dict[str, Any]:

@@ -154,6 +154,18 @@ class FaultProxy:
             connection.close()
 
 
+FAULTS: dict[str, Rule] = {
+    "reads-delayed-2.5s": Rule(Fault.DELAY, operations=READS, delay_seconds=2.5),
+    "all-delayed-2.5s": Rule(Fault.DELAY, delay_seconds=2.5),
+    "writes-hang": Rule(Fault.HANG, operations=WRITES),
+    "all-hang": Rule(Fault.HANG),
+    "connections-dropped": Rule(Fault.DROP),
+    "throttled": Rule(Fault.THROTTLE),
+    "http-500": Rule(Fault.ERROR_500),
+}
+"""The faults the tests and ``benchmarks/bench_faults.py`` play, by name."""
+
+
 def dynamodb_error(code: str, message: str) -> bytes:
     """A DynamoDB JSON error body (``__type`` + ``message``), as the service sends it."""
     return json.dumps({"__type": _DYNAMODB_ERROR + code, "message": message}).encode()

@@ -20,7 +20,7 @@ import pytest
 from chatstate import runtime as chatstate_runtime
 from chatstate.models import SessionRef
 from chatstate.store.dynamodb import DynamoDBSessionStore
-from devtools.fault_proxy import READS, WRITES, Fault, FaultProxy, Rule
+from devtools.fault_proxy import FAULTS, FaultProxy
 from devtools.local import LambdaContext
 from devtools.template import function_spec
 from tests.lexkit import assert_valid, load_event
@@ -28,15 +28,6 @@ from tests.unit.chat_support import http_event
 
 pytestmark = pytest.mark.integration
 
-FAULTS = {
-    "reads-delayed-2.5s": Rule(Fault.DELAY, operations=READS, delay_seconds=2.5),
-    "all-delayed-2.5s": Rule(Fault.DELAY, delay_seconds=2.5),
-    "writes-hang": Rule(Fault.HANG, operations=WRITES),
-    "all-hang": Rule(Fault.HANG),
-    "connections-dropped": Rule(Fault.DROP),
-    "throttled": Rule(Fault.THROTTLE),
-    "http-500": Rule(Fault.ERROR_500),
-}
 CHAT_SESSION = "s-faults-0001"
 CHAT_ACTOR = "alice"
 
