@@ -226,12 +226,9 @@ class LexRuntime[A: SessionAttributes]:
         """Decode, dispatch and encode one run of the turn on ``session`` (nothing is saved here).
 
         ``key`` is the turn's ``utterance_key``: when the newest stored turn carries it, an earlier
-        invocation of this Lex request recorded the utterance, so it is neither recorded again nor
-        left in the agent's history (the agent gets it as the new message).
+        invocation of this Lex request recorded the utterance, so only the answer is recorded now.
         """
         recorded = key is not None and session is not None and session.origin == key
-        if recorded and history and history[-1].role == "user" and history[-1].content == event.input_transcript:
-            history = history[:-1]
         durable = session.state if session is not None else None
         decoded = self.router.attributes_type.decode(event.session_state.session_attributes, durable)
         if decoded.rejected and first:
