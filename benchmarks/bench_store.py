@@ -226,8 +226,8 @@ PREVIOUS = {  # schema 1 (one SESSION item rewritten every turn + one item per m
     "warm append (no load)": "1 TransactWriteItems, 6 WCU",
     f"page 2 of history ({PAGE_SIZE} messages)": "2 (GetItem + Query)",
     "Lex turn, ~1 KB of typed state that changes": "2, 8 WCU (2 KB SESSION item + 2 messages, x2)",
-    DIALOG_HOOK: "as a Lex turn, the utterance saved by both hooks",
-    FULFILLMENT_HOOK: "as a Lex turn, the utterance saved by both hooks",
+    DIALOG_HOOK: "as a Lex turn, utterance saved twice",
+    FULFILLMENT_HOOK: "as a Lex turn, utterance saved twice",
 }
 
 
