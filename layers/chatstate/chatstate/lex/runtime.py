@@ -3,9 +3,9 @@
 ``LexRuntime(router, store=...)`` is built once per execution environment; ``runtime.handle(event)``
 holds no per-request state outside its own frame, so nothing leaks between invocations.
 
-The user's utterance is recorded once per Lex request. Lex invokes the function twice for one
-utterance when an intent has both code hooks (``DialogCodeHook``, then, after a ``Delegate`` with
-every slot filled, ``FulfillmentCodeHook``), with the same ``inputTranscript`` and
+The user's utterance is recorded once per Lex request (docs/lex-v2.md E10). Lex invokes the function
+twice for one utterance when an intent has both code hooks (``DialogCodeHook``, then, after a
+``Delegate`` with every slot filled, ``FulfillmentCodeHook``), with the same ``inputTranscript`` and
 ``originatingRequestId``. Each saved turn is tagged with a digest of that pair (``append(origin=...)``),
 and the turn's load reads the newest turn's tag back (``Session.origin``) at no extra cost: when it
 matches, the utterance is already in the transcript and only the answer is recorded. Events without
