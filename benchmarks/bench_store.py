@@ -158,7 +158,7 @@ def bench_budget(endpoint: str) -> list[dict[str, Any]]:
     from chatstate.chat import EchoMemoryResponder
     from chatstate.chat.service import ChatService
     from chatstate.lex import LexRuntime
-    from tests.lexkit import fixed_now, load_event
+    from tests.lexkit import fixed_now, load_event, new_request
 
     client = local_client(endpoint)
     create_session_table(client, "bench-sessions")
@@ -198,9 +198,18 @@ def bench_budget(endpoint: str) -> list[dict[str, Any]]:
         runtime.handle(event)
         row("Lex turn, ~1 KB of typed state that changes", turns)
         rows[-1]["state_bytes"] = len(items.dump_json(store.get(lex_ref).state))
+        request = new_request(event)  # one utterance, both code hooks: Lex invokes the function twice
+        meter.reset()
+        runtime.handle(request | {"invocationSource": "DialogCodeHook"})
+        row(DIALOG_HOOK, turns)
+        runtime.handle(request | {"invocationSource": "FulfillmentCodeHook"})
+        row(FULFILLMENT_HOOK, turns)
         meter.reset()
     return rows
 
+
+DIALOG_HOOK = "Lex request with both code hooks: the dialog hook (Delegate, records the utterance)"
+FULFILLMENT_HOOK = "… then its fulfillment hook (state changes, records only the answer)"
 
 BUDGETS = {
     "stateless chat turn": "2 requests, 1 WCU, 1 RCU",
@@ -208,6 +217,8 @@ BUDGETS = {
     "warm append (no load)": "1 request, 1 WCU",
     f"page 2 of history ({PAGE_SIZE} messages)": "1 Query per page, bytes ∝ page",
     "Lex turn, ~1 KB of typed state that changes": "2 requests, ≤ 4 WCU, ≤ 2 RCU",
+    DIALOG_HOOK: "2 requests, ≤ 4 WCU, ≤ 2 RCU",
+    FULFILLMENT_HOOK: "2 requests, ≤ 4 WCU, ≤ 2 RCU",
 }
 PREVIOUS = {  # schema 1 (one SESSION item rewritten every turn + one item per message, in one transaction)
     "stateless chat turn": "2 (Query + TransactWriteItems), 6 WCU, 2 RCU",
@@ -215,6 +226,8 @@ PREVIOUS = {  # schema 1 (one SESSION item rewritten every turn + one item per m
     "warm append (no load)": "1 TransactWriteItems, 6 WCU",
     f"page 2 of history ({PAGE_SIZE} messages)": "2 (GetItem + Query)",
     "Lex turn, ~1 KB of typed state that changes": "2, 8 WCU (2 KB SESSION item + 2 messages, x2)",
+    DIALOG_HOOK: "as a Lex turn, utterance saved twice",
+    FULFILLMENT_HOOK: "as a Lex turn, utterance saved twice",
 }
 
 

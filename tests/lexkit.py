@@ -58,20 +58,30 @@ def dialog_action(response: dict[str, Any]) -> str:
     return str(response["sessionState"]["dialogAction"]["type"])
 
 
+def new_request(event: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A copy of ``event`` as a new Lex request: a fresh ``originatingRequestId`` (and ``changes`` at the top level)."""
+    import copy
+    import uuid
+
+    fresh = copy.deepcopy(event) | changes
+    fresh["sessionState"]["originatingRequestId"] = str(uuid.uuid4())
+    return fresh
+
+
 def greet_concurrently(runtime: Any, store: Any, turns: int = 5) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """One Greeting, then ``turns`` Greetings of the same session that all read the same state, then one more.
 
     A barrier after each concurrent turn's load makes every one of them compute its update from the
     same (soon stale) state, so only a turn that is re-run on the fresh state can count exactly.
+    Each Greeting is its own Lex request (its own ``originatingRequestId``).
     Returns the concurrent responses and the last one.
     """
-    import copy
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
     event = load_event("lex_greeting")
     event["sessionState"].pop("sessionAttributes", None)
-    assert_valid(runtime.handle(copy.deepcopy(event)))
+    assert_valid(runtime.handle(new_request(event)))
     barrier = threading.Barrier(turns)
     original = store.load
 
@@ -83,7 +93,7 @@ def greet_concurrently(runtime: Any, store: Any, turns: int = 5) -> tuple[list[d
     store.load = load
     try:
         with ThreadPoolExecutor(max_workers=turns) as pool:
-            responses = list(pool.map(lambda _: assert_valid(runtime.handle(copy.deepcopy(event))), range(turns)))
+            responses = list(pool.map(lambda _: assert_valid(runtime.handle(new_request(event))), range(turns)))
     finally:
         del store.load
-    return responses, assert_valid(runtime.handle(copy.deepcopy(event)))
+    return responses, assert_valid(runtime.handle(new_request(event)))

@@ -21,7 +21,7 @@ from chatstate.exceptions import (
     StaleState,
 )
 from chatstate.models import NewMessage, SessionRef, StatePatch
-from chatstate.store.port import SessionStore, StorePolicy
+from chatstate.store.port import NEW_SESSION, SessionStore, StorePolicy
 from tests.contract.conftest import TTL, Clock
 
 ALICE = SessionRef.of("alice", "s-1")
@@ -309,6 +309,36 @@ def test_messages_only_appends_never_raise_stale_state(make_store, policy: Store
     two.append(ALICE, [user("other")], state=StatePatch.of({"k": 2}))
     one.append(ALICE, [user("late")], expected=loaded)  # no state computed from the stale read: retried inside
     assert [m.content for m in one.last_messages(ALICE, 5)] == ["hi", "other", "late"]
+
+
+def test_the_newest_turns_origin_comes_back_with_every_read(store: SessionStore) -> None:
+    assert store.append(ALICE, [user("hi")], origin="req-1").session.origin == "req-1"
+    assert store.get(ALICE).origin == store.load(ALICE, last=0).session.origin == "req-1"
+    store.append(ALICE, [bot("hello")], state=StatePatch.of({"k": 1}), origin="req-1")
+    store.save(ALICE, "other", 2)  # a state-only write leaves the newest turn (and its tag) alone
+    assert store.get(ALICE).origin == "req-1"
+    assert "origin" not in store.get(ALICE).model_dump()  # bookkeeping, never shown to callers
+    assert store.append(ALICE, [user("untagged")]).session.origin is None
+    assert store.get(ALICE).origin is None
+    store.append(ALICE, [user("keyed")], request_id="key-1")  # an idempotency key tags its turn too
+    assert store.get(ALICE).origin == "key-1"
+
+
+def test_a_turn_of_the_same_origin_written_meanwhile_raises_stale_state(make_store, policy: StorePolicy) -> None:
+    one, two = make_store(policy), make_store(policy)
+    loaded = one.append(ALICE, [user("before")]).session
+    two.append(ALICE, [user("hello"), bot("first answer")], expected=two.get(ALICE), origin="req-2")
+    with pytest.raises(StaleState) as stale:  # req-2's utterance is already recorded: the caller must know
+        one.append(ALICE, [user("hello"), bot("second answer")], expected=loaded, origin="req-2")
+    assert stale.value.session.origin == "req-2"
+    one.append(ALICE, [bot("second answer")], expected=stale.value.session, origin="req-2")
+    one.append(ALICE, [user("other")], expected=loaded, origin="req-3")  # another origin: messages never conflict
+    contents = [m.content for m in one.last_messages(ALICE, 10)]
+    assert contents == ["before", "hello", "first answer", "second answer", "other"]
+    two.append(BOB_SAME_ID, [user("x")], expected=NEW_SESSION, origin="req-4")
+    with pytest.raises(StaleState):  # the same for a first turn that found the session created meanwhile
+        one.append(BOB_SAME_ID, [user("x")], expected=NEW_SESSION, origin="req-4")
+    assert [m.content for m in one.last_messages(BOB_SAME_ID, 10)] == ["x"]
 
 
 def test_too_large_writes_fail_cleanly_and_change_nothing(store: SessionStore) -> None:

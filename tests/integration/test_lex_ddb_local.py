@@ -23,6 +23,7 @@ from tests.lexkit import (
     lex_context,
     load_event,
     messages_text,
+    new_request,
     sample_events,
 )
 
@@ -83,7 +84,7 @@ def test_concurrent_turns_on_one_session_lose_no_message(session_table):
     event = load_event("lex_greeting")
     del event["sessionState"]["sessionAttributes"]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        responses = list(pool.map(lambda _: runtime.handle(copy.deepcopy(event)), range(8)))
+        responses = list(pool.map(lambda _: runtime.handle(new_request(event)), range(8)))
     for response in responses:
         assert_valid(response)
     session = store.get(SessionRef.lex("CHATBOT01", event["sessionId"]))
@@ -100,3 +101,21 @@ def test_concurrent_greetings_count_every_visit_exactly_on_dynamodb(session_tabl
     assert messages_text(last).endswith("this is visit number 7.")
     session = store.get(SessionRef.lex("CHATBOT01", load_event("lex_greeting")["sessionId"]))
     assert (session.state["visits"], session.message_count) == (7, 7)
+
+
+def test_both_code_hooks_of_one_request_record_the_utterance_once_on_dynamodb(handler):
+    store = chatstate_runtime.get_store()
+    sent = count_requests(store)
+    greeting = load_event("lex_greeting")
+    ref = SessionRef.lex(greeting["bot"]["id"], greeting["sessionId"])
+    per_invocation = []
+    for request in (greeting, new_request(greeting)):  # two requests with the same words
+        for source in ("DialogCodeHook", "FulfillmentCodeHook"):
+            before = sum(sent.values())
+            handler(copy.deepcopy(request) | {"invocationSource": source})
+            per_invocation.append(sum(sent.values()) - before)
+    history = store.last_messages(ref, 20)
+    assert [m.content for m in history if m.role == "user"] == ["hello", "hello"]
+    assert [m.role for m in history] == ["user", "assistant", "user", "assistant"]
+    assert store.get(ref).message_count == 2
+    assert all(n <= 2 for n in per_invocation), (per_invocation, sent)  # still one load and one write

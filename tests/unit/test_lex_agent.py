@@ -22,7 +22,7 @@ from chatstate.lex.agent import AGENT_MAX_MESSAGES, MIN_REPLY_SECONDS, AgentRepl
 from chatstate.lex.models import MAX_MESSAGE_CHARS
 from chatstate.models import SessionRef
 from chatstate.store.memory import InMemorySessionStore
-from tests.lexkit import assert_valid, dialog_action, fixed_now, lex_context, load_event, messages_text
+from tests.lexkit import assert_valid, dialog_action, fixed_now, lex_context, load_event, messages_text, new_request
 
 MODEL = "anthropic.claude-3-haiku-20240307-v1:0"
 REF = SessionRef.lex("CHATBOT01", "user-ana-0001")
@@ -253,8 +253,18 @@ def test_the_agent_sees_a_turns_utterance_once(store):
     responder = Scripted("ok")
     bot = bot_with(store, responder)
     dialog = load_event("lex_book_flight_dialog")
-    bot.handle(dialog)  # the dialog hook and then the fulfillment hook of one Lex turn record the utterance twice
+    bot.handle(dialog)  # the dialog hook and then the fulfillment hook of one Lex request: one user message
     bot.handle(load_event("lex_book_flight_fulfillment") | {"inputTranscript": dialog["inputTranscript"]})
     bot.handle(fallback("and now?"))
     _, history, _ = responder.calls[-1]
     assert [m.content for m in history if m.role == "user"] == [dialog["inputTranscript"]]
+
+
+def test_the_agent_sees_a_user_who_repeats_themselves_twice(store):
+    responder = Scripted("ok")
+    bot = bot_with(store, responder)
+    bot.handle(fallback("are you there?"))
+    bot.handle(new_request(fallback("are you there?")))  # a second request with the same words
+    bot.handle(new_request(fallback("hello?")))
+    _, history, _ = responder.calls[-1]
+    assert [m.content for m in history if m.role == "user"] == ["are you there?", "are you there?"]

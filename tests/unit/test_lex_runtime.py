@@ -12,6 +12,7 @@ import pytest
 from lex_bot.intents import router as bot_router
 
 from chatstate.attributes import SessionAttributes
+from chatstate.chat.responders import EchoMemoryResponder
 from chatstate.exceptions import ConflictError, StoreUnavailable
 from chatstate.lex import IntentRouter, LexRuntime
 from chatstate.models import SessionRef
@@ -24,6 +25,7 @@ from tests.lexkit import (
     greet_concurrently,
     load_event,
     messages_text,
+    new_request,
     sample_events,
 )
 
@@ -350,3 +352,86 @@ def test_concurrent_greetings_count_every_visit_exactly() -> None:
     assert visits == [2, 3, 4, 5, 6]  # each concurrent turn saw the one before it
     assert messages_text(last).endswith("this is visit number 7.")
     assert store.get(SessionRef.lex("CHATBOT01", load_event("lex_greeting")["sessionId"])).message_count == 7
+
+
+# -- one utterance, one user message (Lex calls both code hooks with the same request) -----------------
+def hook_pair(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The dialog-hook and fulfillment-hook invocations Lex makes for one request of ``event``."""
+    dialog = copy.deepcopy(event) | {"invocationSource": "DialogCodeHook"}
+    return dialog, copy.deepcopy(event) | {"invocationSource": "FulfillmentCodeHook"}
+
+
+def transcript(store: InMemorySessionStore, event: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(m.role, m.content) for m in store.last_messages(ref_of(event), 50)]
+
+
+def test_both_code_hooks_of_one_request_record_the_utterance_once(runtime, store):
+    dialog, fulfillment = hook_pair(load_event("lex_greeting"))
+    assert dialog_action(assert_valid(runtime.handle(dialog))) == "Delegate"
+    answer = messages_text(assert_valid(runtime.handle(fulfillment)))
+    assert transcript(store, dialog) == [("user", "hello"), ("assistant", answer)]
+    assert store.get(ref_of(dialog)).message_count == 1
+
+
+def test_another_request_with_the_same_words_is_recorded_again(runtime, store):
+    for event in hook_pair(load_event("lex_greeting")) + hook_pair(new_request(load_event("lex_greeting"))):
+        assert_valid(runtime.handle(event))
+    assert [text for role, text in transcript(store, load_event("lex_greeting")) if role == "user"] == ["hello"] * 2
+    assert store.get(ref_of(load_event("lex_greeting"))).message_count == 2
+
+
+def test_a_retried_request_does_not_record_the_utterance_again(runtime, store):
+    event = load_event("lex_greeting")
+    assert_valid(runtime.handle(event))
+    assert_valid(runtime.handle(copy.deepcopy(event)))  # Lex invoking the same request again
+    assert [role for role, _ in transcript(store, event)].count("user") == 1
+
+
+def test_a_dialog_hook_only_turn_records_the_utterance_once(runtime, store):
+    event = load_event("lex_book_flight_same_city")
+    response = assert_valid(runtime.handle(event))
+    assert transcript(store, event) == [("user", event["inputTranscript"]), ("assistant", messages_text(response))]
+
+
+def test_events_without_an_originating_request_id_are_recorded_as_they_come(runtime, store):
+    event = load_event("lex_greeting")
+    del event["sessionState"]["originatingRequestId"]
+    for invocation in hook_pair(event):
+        assert_valid(runtime.handle(invocation))
+    assert [role for role, _ in transcript(store, event)].count("user") == 2  # nothing tells them apart
+
+
+def test_the_builtin_agent_counts_each_utterance_once(store):
+    runtime = LexRuntime(bot_router, store=store, now=fixed_now, responder=EchoMemoryResponder())
+    for event in hook_pair(load_event("lex_greeting")):
+        assert_valid(runtime.handle(event))
+    answer = messages_text(assert_valid(runtime.handle(load_event("lex_fallback"))))
+    assert answer.startswith("Turn 2.")
+    assert 'Last time you said: "hello"' in answer
+    assert "We have exchanged 2 messages so far." in answer
+
+
+def test_two_invocations_of_one_request_racing_record_the_utterance_once() -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = InMemorySessionStore()
+    runtime = LexRuntime(bot_router, store=store, now=fixed_now)
+    event = load_event("lex_greeting")
+    barrier = threading.Barrier(2)
+    original = store.load
+
+    def load(ref, *, last=10):  # type: ignore[no-untyped-def]
+        loaded = original(ref, last=last)
+        barrier.wait(timeout=30)  # both read the session before either writes
+        return loaded
+
+    store.load = load  # type: ignore[method-assign]
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            responses = list(pool.map(runtime.handle, hook_pair(event)))
+    finally:
+        del store.load
+    for response in responses:
+        assert_valid(response)
+    assert [role for role, _ in transcript(store, event)].count("user") == 1

@@ -13,6 +13,7 @@ from lex_bot.intents import REPROMPT, router
 
 from chatstate.chat.responders import EchoMemoryResponder
 from chatstate.lex import LexRuntime
+from chatstate.models import SessionRef
 from chatstate.store.memory import InMemorySessionStore
 from devtools.lex_console import LexConsole, describe, local_console, repl
 from devtools.lexsim.definition import load_bot
@@ -180,6 +181,25 @@ def test_one_originating_request_id_per_turn(sim, function):
     ids = [e["sessionState"]["originatingRequestId"] for e, _ in function.calls]
     assert ids[0] == ids[1]
     assert ids[1] != ids[2]
+
+
+def test_the_stored_transcript_has_each_utterance_once(sim, function):
+    lines = ("I want to book a flight", "Seattle", "Boston", "next friday")
+    turns = play(sim, *lines)
+    assert turns[-1].text == "Your flight from Seattle to Boston on 2026-07-03 is booked."
+    last_request = [e for e, _ in function.calls if e["inputTranscript"] == "next friday"]
+    assert [e["invocationSource"] for e in last_request] == ["DialogCodeHook", "FulfillmentCodeHook"]
+    (one_go,) = play(sim, "fly from Lisbon to Rome on August 15th 2030", session="s2")  # both hooks, one request
+    store = function.runtime.store
+    bot_id = function.calls[0][0]["bot"]["id"]
+    for session, said, answer in (
+        ("s1", lines, turns[-1].text),
+        ("s2", ("fly from Lisbon to Rome on August 15th 2030",), one_go.text),
+    ):
+        history = store.last_messages(SessionRef.lex(bot_id, session), 50)
+        assert [m.content for m in history if m.role == "user"] == list(said)
+        assert [m.content for m in history if m.role == "assistant"].count(answer) == 1
+        assert store.get(SessionRef.lex(bot_id, session)).message_count == len(said)
 
 
 def test_retries_run_out(sim):

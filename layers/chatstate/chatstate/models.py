@@ -128,6 +128,11 @@ class Session(BaseModel):
     head_expires_at: datetime | None = Field(
         default=None, exclude=True, description="Store bookkeeping: when TTL may delete the head item."
     )
+    origin: str | None = Field(
+        default=None,
+        exclude=True,
+        description="The tag of the request that wrote the newest turn (``append(origin=...)``), if it had one.",
+    )
 
     @property
     def ref(self) -> SessionRef:

@@ -93,7 +93,7 @@ def agent_turn(
         return reprompt()
     session = context_session(ctx)
     try:
-        answer = _bounded_reply(responder, session, collapse_repeats(history), utterance)
+        answer = _bounded_reply(responder, session, history, utterance)
     except ChatSessionError as exc:  # ResponderFailed/Unavailable, DeadlineExceeded
         logger.warning("agent reply failed; reprompting", extra={"error_type": type(exc).__name__})
         return reprompt()
@@ -122,21 +122,6 @@ def _bounded_reply(responder: Responder, session: Session, history: Sequence[Mes
     except FutureTimeout:
         future.cancel()
         raise deadline.DeadlineExceeded("agent reply") from None
-
-
-def collapse_repeats(history: Sequence[Message]) -> list[Message]:
-    """The history without back-to-back copies of a user message.
-
-    Lex calls the dialog and the fulfillment hook with the same utterance in one turn, and each call
-    records it; the model should see it once.
-    """
-    kept: list[Message] = []
-    for message in history:
-        last = kept[-1] if kept else None
-        if last is not None and message.role == "user" == last.role and message.content == last.content:
-            continue
-        kept.append(message)
-    return kept
 
 
 def apply_changes(attributes: SessionAttributes, changes: Mapping[str, Any]) -> list[str]:

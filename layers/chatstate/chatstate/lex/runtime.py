@@ -3,6 +3,14 @@
 ``LexRuntime(router, store=...)`` is built once per execution environment; ``runtime.handle(event)``
 holds no per-request state outside its own frame, so nothing leaks between invocations.
 
+The user's utterance is recorded once per Lex request (docs/lex-v2.md E10). Lex invokes the function
+twice for one utterance when an intent has both code hooks (``DialogCodeHook``, then, after a
+``Delegate`` with every slot filled, ``FulfillmentCodeHook``), with the same ``inputTranscript`` and
+``originatingRequestId``. Each saved turn is tagged with a digest of that pair (``append(origin=...)``),
+and the turn's load reads the newest turn's tag back (``Session.origin``) at no extra cost: when it
+matches, the utterance is already in the transcript and only the answer is recorded. Events without
+``originatingRequestId`` are recorded as they come.
+
 Failure behaviour (Lex always gets a valid response):
 
 * unparseable event, handler exception, store throttled/unreachable (``StoreUnavailable``) or any
@@ -18,6 +26,8 @@ text or attribute values.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import logging
 import time
@@ -166,12 +176,13 @@ class LexRuntime[A: SessionAttributes]:
         (counters, lists) exact. Bounded by ``MAX_TURN_RUNS`` and the invocation's deadline.
         """
         store = self.store
+        key = utterance_key(event)
         agent = self.responder if self.router.wants_agent(event) else None
         loaded = store.load(ref, last=2 * self.history_turns if agent is not None else 0)
         session = loaded.session if loaded is not None else None
         history = loaded.recent if loaded is not None else []
         for run in range(1, MAX_TURN_RUNS + 1):
-            result = self._run(event, session, history=history, agent=agent, first=run == 1)
+            result = self._run(event, session, history=history, agent=agent, first=run == 1, key=key)
             if not (result.messages or result.changes):
                 break
             try:
@@ -180,6 +191,7 @@ class LexRuntime[A: SessionAttributes]:
                     result.messages,
                     expected=session if session is not None else NEW_SESSION,
                     state=StatePatch(set=result.changes),
+                    origin=key,
                 )
                 break
             except StaleState as stale:
@@ -210,8 +222,14 @@ class LexRuntime[A: SessionAttributes]:
         history: list[Message],
         agent: Responder | None,
         first: bool,
+        key: str | None,
     ) -> _Run:
-        """Decode, dispatch and encode one run of the turn on ``session`` (nothing is saved here)."""
+        """Decode, dispatch and encode one run of the turn on ``session`` (nothing is saved here).
+
+        ``key`` is the turn's ``utterance_key``: when the newest stored turn carries it, an earlier
+        invocation of this Lex request recorded the utterance, so only the answer is recorded now.
+        """
+        recorded = key is not None and session is not None and session.origin == key
         durable = session.state if session is not None else None
         decoded = self.router.attributes_type.decode(event.session_state.session_attributes, durable)
         if decoded.rejected and first:
@@ -241,7 +259,7 @@ class LexRuntime[A: SessionAttributes]:
         return _Run(
             answer,
             response,
-            self._transcript(event, response),
+            self._transcript(event, response, utterance=not recorded),
             decoded.attributes.state_changes(durable),
             decoded.attributes,
             linked,
@@ -262,9 +280,10 @@ class LexRuntime[A: SessionAttributes]:
         return answer
 
     @staticmethod
-    def _transcript(event: LexEvent, response: LexResponse) -> list[NewMessage]:
+    def _transcript(event: LexEvent, response: LexResponse, *, utterance: bool) -> list[NewMessage]:
+        """The messages to record: the user's utterance (unless ``utterance`` is false) and the spoken answer."""
         messages: list[NewMessage] = []
-        if event.input_transcript:
+        if utterance and event.input_transcript:
             messages.append(NewMessage(role="user", content=event.input_transcript))
         for message in response.messages or ():
             if message.content_type in _TRANSCRIPT_TYPES and message.content:
@@ -333,6 +352,19 @@ class LexRuntime[A: SessionAttributes]:
         if error_type is not None:
             ids["error_type"] = error_type
         return ids
+
+
+def utterance_key(event: LexEvent) -> str | None:
+    """A short digest of the event's ``originatingRequestId`` and ``inputTranscript`` (``None`` without both).
+
+    Equal for every invocation Lex makes for one utterance; different for another request, even with
+    the same words. A digest (16 characters) keeps the turn item small and holds no text.
+    """
+    request_id = event.session_state.originating_request_id
+    if not request_id or not event.input_transcript:
+        return None
+    digest = hashlib.blake2b(f"{request_id}\x00{event.input_transcript}".encode(), digest_size=12).digest()
+    return base64.urlsafe_b64encode(digest).decode()
 
 
 def _tampered(

@@ -156,10 +156,12 @@ class BaseSessionStore(SessionStore):
         expires = self._head_lives_until(head)
         updated = head.updated_at
         turns, events, users = head.turns, head.event_count, head.message_count
+        origin = None
         if newest is not None:
             expires, updated = max(expires, newest.expires_at), max(updated, newest.created_at)
             if newest.number >= turns:
                 turns, events, users = newest.number, newest.event_count, newest.message_count
+                origin = newest.request_id
         if not logic.alive(expires, now):
             return None
         return Session.model_construct(
@@ -177,6 +179,7 @@ class BaseSessionStore(SessionStore):
             schema_version=head.schema_version,
             state=head.state,
             head_expires_at=head.expires_at,
+            origin=origin,
         )
 
     def _current(self, ref: SessionRef, turns: int = 1) -> tuple[Snapshot, Session | None]:
@@ -266,6 +269,7 @@ class BaseSessionStore(SessionStore):
         request_id: str | None = None,
         fingerprint: str | None = None,
         create: bool = True,
+        origin: str | None = None,
     ) -> AppendResult:
         """Append one turn (and a state patch) with one conditional write, retried on conflicts."""
         patch = state if state else None
@@ -283,11 +287,14 @@ class BaseSessionStore(SessionStore):
                 dead = snapshot.head.incarnation if snapshot.head and current is None else None
                 if stale_check and self._is_stale(current, baseline):
                     raise StaleState(current)
+                if expected is not None and self._repeats(current, baseline, origin):
+                    raise StaleState(current)
                 now = self._now()
             fresh = False
             if current is None and not create:
                 raise _not_found(ref)
-            turn, head, result = self._plan(ref, current, dead, messages, patch, request_id, now)
+            tag = origin if origin is not None else request_id
+            turn, head, result = self._plan(ref, current, dead, messages, patch, tag, now)
             record = None
             if request_id is not None and turn is not None:
                 record = RequestRecord(
@@ -323,6 +330,13 @@ class BaseSessionStore(SessionStore):
             return current is not None
         return current is None or (current.incarnation, current.version) != (baseline.incarnation, baseline.version)
 
+    @staticmethod
+    def _repeats(current: Session | None, baseline: Session | None, origin: str | None) -> bool:
+        """Whether a turn tagged ``origin`` was written to ``current`` after ``baseline`` was read."""
+        if origin is None or current is None or current.origin != origin:
+            return False
+        return baseline is None or baseline.origin != origin
+
     def _plan(
         self,
         ref: SessionRef,
@@ -330,10 +344,10 @@ class BaseSessionStore(SessionStore):
         dead: int | None,
         messages: Sequence[NewMessage],
         patch: StatePatch | None,
-        request_id: str | None,
+        tag: str | None,
         now: datetime,
     ) -> tuple[Turn | None, HeadWrite | None, Session]:
-        """The turn and head write that append ``messages`` (and ``patch``) to ``current``, and the session after."""
+        """The turn (tagged ``tag``) and head write that append ``messages`` (and ``patch``), and the session after."""
         expires = self._expiry(now)
         if current is None:
             head = Head(
@@ -367,9 +381,15 @@ class BaseSessionStore(SessionStore):
                 message_count=users,
                 created_at=now,
                 expires_at=expires,
-                request_id=request_id,
+                request_id=tag,
             )
-        counters = {"turns": turn.number if turn else current.turns, "event_count": events, "message_count": users}
+        counters: dict[str, Any] = {
+            "turns": turn.number if turn else current.turns,
+            "event_count": events,
+            "message_count": users,
+        }
+        if turn is not None:
+            counters["origin"] = tag
         result = current.model_copy(
             update={**counters, "updated_at": now, "expires_at": max(expires, current.expires_at)}
         )

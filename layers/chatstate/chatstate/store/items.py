@@ -179,7 +179,8 @@ def turn_to_item(ref: SessionRef, incarnation: int, turn: Turn) -> Item:
     """A turn item.
 
     Attributes: messages ``m`` (role letter + text), redacted forms ``x`` (by index), counters after
-    the turn ``e``/``c``, written at ``t``, request id ``r``.
+    the turn ``e``/``c``, written at ``t``, the tag of the request that wrote it ``r`` (its origin or
+    idempotency key).
     """
     item: Item = {
         **key(session_pk(ref), turn_sk(incarnation, turn.number)),

@@ -11,6 +11,8 @@ Both pass ``tests/contract``. Semantics every adapter honours:
 * Appends are atomic (one turn: its messages, and a state patch when given), gap-free in sequence
   and safe under concurrent writers. A state patch computed from an ``expected`` session whose state
   changed meanwhile raises ``StaleState`` (carrying the fresh session) instead of being applied.
+* A turn may carry an ``origin`` tag (the request that caused it, e.g. Lex's
+  ``originatingRequestId``); the newest turn's tag comes back as ``Session.origin`` on every read.
 * A ``request_id`` already applied within the idempotency window raises ``DuplicateRequest``; the
   same id with another body fingerprint raises ``IdempotencyKeyReused``.
 
@@ -138,6 +140,7 @@ class SessionStore(ABC):
         request_id: str | None = None,
         fingerprint: str | None = None,
         create: bool = True,
+        origin: str | None = None,
     ) -> AppendResult:
         """Append one turn (messages and a state patch) atomically; creates the session if absent and ``create``.
 
@@ -147,6 +150,11 @@ class SessionStore(ABC):
         the turn on it); ``NEW_SESSION`` says the caller read no live session. Without ``expected`` the
         patch is merged key by key into the current state.
         Messages alone never conflict: they are retried on the newest turn.
+
+        ``origin`` tags the turn with the request that caused it (no idempotency record, no extra
+        write); ``Session.origin`` reads the newest turn's tag back with every load. If a concurrent
+        append wrote a turn with the same ``origin`` after ``expected`` was read, ``StaleState``
+        carries the fresh session, so the caller can leave out what that turn already recorded.
 
         Raises ``SessionNotFound`` (absent and not ``create``), ``StaleState``, ``DuplicateRequest``
         (``request_id`` applied within the idempotency window), ``IdempotencyKeyReused`` (same id,

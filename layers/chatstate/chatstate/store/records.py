@@ -49,6 +49,7 @@ class Turn:
     created_at: datetime
     expires_at: datetime
     request_id: str | None = None
+    """The tag of the request that wrote the turn: ``append``'s ``origin``, else its ``request_id``."""
 
 
 HeadMode = Literal["create", "replace", "touch"]
