@@ -305,8 +305,12 @@
     });
     setInterval(tick, 1000);
     setSession(null);
-    const wanted = location.hash.slice(1);
-    showTab(document.querySelector(`#tabs [data-tab="${CSS.escape(wanted)}"]`) ? wanted : "chat");
+    const tabFromHash = () => {
+      const wanted = location.hash.slice(1);
+      showTab(document.querySelector(`#tabs [data-tab="${CSS.escape(wanted)}"]`) ? wanted : "chat");
+    };
+    window.addEventListener("hashchange", tabFromHash);
+    tabFromHash();
     // Served by anything but `run-local serve` (no /_local/info): only a deployed API makes sense.
     fetch("/_local/info", { cache: "no-store" })
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error(String(r.status)))))

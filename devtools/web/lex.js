@@ -95,12 +95,32 @@
       attrs.append(element("span", "muted", `session attributes unchanged (${Object.keys(turn.sessionAttributes).length})`));
     }
     box.append(attrs);
+    box.append(inspect(turn));
     if (turn.problems && turn.problems.length) {
       const problems = element("ul", "lex-problems");
       problems.append(...turn.problems.map((p) => element("li", "", p)));
       box.append(problems);
     }
     return box;
+  }
+
+  // like the console's "Inspect": the code-hook calls of the turn and the intents Lex considered
+  function inspect(turn) {
+    const details = element("details", "lex-inspect");
+    const hooks = turn.codeHooks || [];
+    details.append(element("summary", "", `inspect: ${hooks.length} code hook call${hooks.length === 1 ? "" : "s"}`));
+    const list = element("ul");
+    for (const hook of hooks) {
+      const answer = hook.error ? `raised ${hook.error}` : `→ ${(hook.dialogAction && hook.dialogAction.type) || "?"}`;
+      list.append(element("li", "", `${hook.invocationSource} (${hook.intent || "?"}) ${answer}`));
+    }
+    const ranked = (turn.interpretations || []).map((i) => {
+      const score = typeof i.nluConfidence === "number" ? ` ${i.nluConfidence.toFixed(2)}` : "";
+      return `${i.intent && i.intent.name}${score}`;
+    });
+    if (ranked.length) list.append(element("li", "", `interpretations: ${ranked.join(", ")}`));
+    details.append(list);
+    return details;
   }
 
   function showTurn(turn) {

@@ -358,6 +358,7 @@ def lex_turns(driver: Any) -> list[dict[str, Any]]:
                  slots: Array.from(li.querySelectorAll('.lex-slots .slot'), (s) => s.textContent),
                  attrs: li.querySelector('.lex-attrs').textContent,
                  problems: Array.from(li.querySelectorAll('.lex-problems li'), (p) => p.textContent),
+                 inspect: Array.from(li.querySelectorAll('.lex-inspect li'), (i) => i.textContent),
                }));"""
         )
     )
@@ -394,6 +395,7 @@ def test_the_lex_tab_plays_the_sample_bot(browser: Any, served: Served) -> None:
     from selenium.webdriver.common.keys import Keys
 
     driver = browser
+    driver.get("about:blank")  # a fresh page, not a fragment change of the one the last test left
     driver.get(f"{served.url}/#lex")
     wait(driver, lambda d: "Greeting, BookFlight" in text(d, "lex-bot"), "the bot the server plays")
     assert not el(driver, "chat").is_displayed()
@@ -426,6 +428,8 @@ def test_the_lex_tab_plays_the_sample_bot(browser: Any, served: Served) -> None:
     departure = booked["slots"][2].removeprefix("DepartureDate = ")
     assert booked["slots"][:2] == ["DepartureCity = Seattle", "ArrivalCity = Boston"]
     assert booked["bot"] == f"Your flight from Seattle to Boston on {departure} is booked."
+    hooks = ["DialogCodeHook (BookFlight) → Delegate", "FulfillmentCodeHook (BookFlight) → Close"]
+    assert booked["inspect"][:2] == hooks
     assert '"arrival_city":"Boston"' in lex_attributes(driver)["lastBooking"]
 
     # a preference change: an unknown language is re-elicited, then used by the next greeting
@@ -443,6 +447,11 @@ def test_the_lex_tab_plays_the_sample_bot(browser: Any, served: Served) -> None:
     assert (fallback["action"], fallback["intent"]) == ("action ElicitIntent", "intent none")
     assert "your name is Ana" in fallback["bot"]
     assert "arrival city Boston" in fallback["bot"]
+    assert fallback["inspect"][0] == "FulfillmentCodeHook (FallbackIntent) → ElicitIntent"
+    driver.execute_script(
+        "document.querySelector('#lex-turns li.lex-turn:last-child .lex-inspect').open = true;"
+        "const list = document.getElementById('lex-turns'); list.scrollTop = list.scrollHeight;"
+    )
     assert text(driver, "lex-turn-count") == "10"
     screenshot = artifacts_dir() / "lex_tab.png"
     driver.save_screenshot(str(screenshot))
