@@ -94,7 +94,8 @@ class LexTab:
     def info(self) -> dict[str, Any]:
         """The bot the tab plays (for ``/_local/info``)."""
         bot = self.console.simulator.bot
-        return {"bot": bot.name, "locale": bot.locale_id, "intents": [intent.name for intent in bot.intents]}
+        intents = [intent.name for intent in bot.intents]
+        return {"bot": bot.name, "locale": bot.locale_id, "intents": intents, "maxTextChars": MAX_TEXT_CHARS}
 
     def turn(self, request: Request) -> tuple[int, Any]:
         """``POST /_local/lex/turn``."""

@@ -5,7 +5,6 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const MAX_TEXT = 1024; // RecognizeText's limit on one utterance (the server refuses longer ones)
   const { api, onTab, run } = window.chatstate;
 
   let started = false;
@@ -13,6 +12,7 @@
   let sessionId = null;
   let attributes = {}; // the session attributes after the last turn
   let turns = 0;
+  let maxText = null; // RecognizeText's limit on one utterance, from the server (which refuses longer ones)
 
   function newSessionId() {
     const bytes = new Uint8Array(6);
@@ -181,8 +181,9 @@
 
   function countChars() {
     const n = $("lex-utterance").value.length;
-    $("lex-count").textContent = `${n.toLocaleString("en")} / ${MAX_TEXT.toLocaleString("en")}`;
-    $("lex-count").classList.toggle("over", n > MAX_TEXT);
+    const limit = maxText === null ? "?" : maxText.toLocaleString("en");
+    $("lex-count").textContent = `${n.toLocaleString("en")} / ${limit}`;
+    $("lex-count").classList.toggle("over", maxText !== null && n > maxText);
   }
 
   // the first time the tab is shown: wire it up and ask the server which bot it plays
@@ -202,6 +203,8 @@
         if (!info || !info.lex) throw new Error("no Lex bot");
         const lex = info.lex;
         $("lex-bot").textContent = `${lex.bot} (${lex.locale}): ${lex.intents.join(", ")}`;
+        maxText = lex.maxTextChars;
+        countChars();
         available = true;
         for (const id of ["lex-utterance", "lex-send", "lex-new-session"]) $(id).disabled = false;
         $("lex-utterance").focus();

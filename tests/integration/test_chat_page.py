@@ -399,6 +399,7 @@ def test_the_lex_tab_plays_the_sample_bot(browser: Any, served: Served) -> None:
     driver.get(f"{served.url}/#lex")
     wait(driver, lambda d: "Greeting, BookFlight" in text(d, "lex-bot"), "the bot the server plays")
     assert not el(driver, "chat").is_displayed()
+    assert text(driver, "lex-count") == "0 / 1,024"  # RecognizeText's limit, from the server
     assert driver.switch_to.active_element == el(driver, "lex-utterance")  # ready to type
     session_id = text(driver, "lex-session-id")
 

@@ -108,7 +108,8 @@ def test_a_turn_shows_the_dialog_action_intent_slots_and_attributes(app: LocalAp
 def test_the_info_endpoint_names_the_bot(app: LocalApp) -> None:
     result = app.handle(Request("GET", "/_local/info", [], b""))
     lex = json.loads(result.body)["lex"]
-    assert lex == {"bot": BOT.name, "locale": "en_US", "intents": [i.name for i in BOT.intents]}
+    intents = [i.name for i in BOT.intents]
+    assert lex == {"bot": BOT.name, "locale": "en_US", "intents": intents, "maxTextChars": MAX_TEXT_CHARS}
 
 
 @pytest.mark.parametrize(
