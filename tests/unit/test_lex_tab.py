@@ -193,3 +193,20 @@ def test_a_failing_endpoint_is_a_json_500_and_the_app_keeps_answering(app: Local
     assert "/_local/broken failed with RuntimeError" in err
     assert "secret" not in err
     assert say(app, "hello")["intent"]["name"] == "Greeting"
+
+
+def test_an_invalid_or_failing_function_is_a_turn_with_problems_not_an_http_error() -> None:
+    answers: list[Any] = [{"sessionState": {"dialogAction": {"type": "Close"}}}]  # no intent: Lex refuses it
+
+    def function(event: dict[str, Any]) -> Any:
+        if not answers:
+            raise TimeoutError("the function timed out")
+        return answers.pop()
+
+    tab = LexTab(LexConsole(LexSimulator(BOT, function)))
+    app = cli.build_app(ChatApiGateway(NoChat()), table="t", lex=tab)  # type: ignore[arg-type]
+    for expected in ("invalid Lambda response from the DialogCodeHook", "the DialogCodeHook invocation raised"):
+        status, turn = post(app, "lex/turn", {"sessionId": "page-1", "text": "hello"})
+        assert status == 200
+        assert turn["dialogAction"] == {"type": "Error"}
+        assert turn["problems"][0].startswith(expected)
