@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from devtools.dynamodb_local import DynamoDBLocalError
 from devtools.gateway import ChatApiGateway, chat_cors
@@ -44,6 +44,10 @@ from devtools.stack import (
     state_dir,
 )
 from devtools.template import REPO_ROOT, TEMPLATE_PATH, TemplateError
+
+if TYPE_CHECKING:
+    from devtools.lambda_env import LocalFunction
+    from devtools.lex_tab import LexTab
 
 DEFAULT_PORT = 3000
 CALLER_DIR_ENV = "RUN_LOCAL_CALLER_DIR"
@@ -135,12 +139,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 d["text"] = endpoint
             with steps.step(f"table {args.table}") as d:
                 d["text"] = "created from template.yaml, TTL on" if ensure_table(endpoint, args.table) else "exists"
-            with steps.step(f"{CHAT_FUNCTION} imported") as d:
-                functions = prepare_functions([CHAT_FUNCTION], endpoint, args.table, output)
-                spec = functions[CHAT_FUNCTION].spec
-                d["text"] = f"{spec.handler_module}.{spec.handler_function}"
+            with steps.step(f"{CHAT_FUNCTION} and {LEX_FUNCTION} imported") as d:
+                functions = prepare_functions([CHAT_FUNCTION, LEX_FUNCTION], endpoint, args.table, output)
+                d["text"] = ", ".join(f"{f.spec.handler_module}.{f.spec.handler_function}" for f in functions.values())
             gateway = ChatApiGateway(functions[CHAT_FUNCTION], chat_cors())
-            server.app = build_app(gateway, table=args.table)
+            server.app = build_app(gateway, table=args.table, lex=lex_tab(functions[LEX_FUNCTION]))
             state = ServerState(os.getpid(), server.url, endpoint, args.table)
             state.write()
             steps.say(_banner(server.url, endpoint, args.table, gateway, args.logs))
@@ -155,15 +158,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_app(gateway: ChatApiGateway, *, table: str) -> LocalApp:
-    """The local server's app with its local-only JSON endpoints."""
+def lex_tab(function: LocalFunction) -> LexTab:
+    """The page's Lex tab: ChatBot from template.yaml played by the simulator against ``function``."""
+    from devtools.lex_console import LexConsole
+    from devtools.lex_tab import LexTab
+    from devtools.lexsim.definition import load_bot
+    from devtools.lexsim.engine import LexSimulator
+
+    return LexTab(LexConsole(LexSimulator(load_bot(), function.invoke)))
+
+
+def build_app(gateway: ChatApiGateway, *, table: str, lex: LexTab | None = None) -> LocalApp:
+    """The local server's app with its local-only JSON endpoints (the Lex tab's too, when ``lex`` is given)."""
     app = LocalApp(gateway)
     routes = [r.route.route_key for r in gateway.routes]
+    lex_info = lex.info() if lex is not None else None
 
     def info(request: Request) -> tuple[int, Any]:
-        return 200, {"local": True, "actor_header": "X-Local-Actor", "table": table, "routes": routes}
+        return 200, {"local": True, "actor_header": "X-Local-Actor", "table": table, "routes": routes, "lex": lex_info}
 
     app.add_endpoint("GET", "info", info)
+    if lex is not None:
+        lex.register(app)
     return app
 
 
@@ -176,6 +192,7 @@ def _banner(url: str, endpoint: str, table: str, gateway: ChatApiGateway, logs: 
 chat page:  {url}/
 chat API:   {url}  (AgentChatFunction, API Gateway HTTP API payload 2.0)
 {routes}
+Lex tab:    {url}/#lex  (ChatBot from template.yaml on the local Lex V2 simulator, LexFulfillmentFunction)
 DynamoDB:   {endpoint}  table {table}
 logs:       one line per request below; the functions' JSON logs are {where_logs}
 LOCAL ONLY: the header 'X-Local-Actor: <sub>' stands in for the JWT authorizer (no header -> 401).

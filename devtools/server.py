@@ -19,6 +19,7 @@ import mimetypes
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +59,15 @@ JsonEndpoint = Callable[[Request], tuple[int, Any]]
 """A local endpoint: the request in, ``(status, JSON-serialisable body)`` out."""
 
 
+INTERNAL_ERROR = {"error": {"code": "internal_error", "message": "the local endpoint failed; see the server's stderr"}}
+
+
+def _report(path: str, exc: Exception) -> None:
+    """The failure's type and stack on stderr: no exception message, which may carry what the user typed."""
+    stack = "".join(traceback.format_tb(exc.__traceback__))
+    print(f"{path} failed with {type(exc).__name__}:\n{stack}", file=sys.stderr, flush=True)
+
+
 def json_result(status: int, payload: Any) -> HttpResult:
     return HttpResult(status, [("content-type", "application/json")], json.dumps(payload).encode())
 
@@ -84,6 +94,9 @@ class LocalApp:
                 status, payload = endpoint(request)
             except ValueError as exc:
                 return json_result(400, {"error": {"code": "bad_request", "message": str(exc)}})
+            except Exception as exc:  # a bug in a local endpoint: a JSON 500, the server keeps serving
+                _report(request.path, exc)
+                return json_result(500, INTERNAL_ERROR)
             return json_result(status, payload)
         if request.method in ("GET", "HEAD"):
             static = self._static(path)

@@ -1,5 +1,6 @@
 // The chatstate page: a client of the agent-chat HTTP API (README, "Agent-chat function"), plain browser JS.
-// window.chatstate is what other tab scripts use: api(method, path, body), showError(text), onTab(name, fn).
+// window.chatstate is what other tab scripts use: api(method, path, body, {local}), showError(err), onTab(name, fn),
+// showTab(name), run(what, asyncFn) (status line + error box around one action).
 "use strict";
 
 (() => {
@@ -30,10 +31,14 @@
   }
 
   // One API call; resolves to the parsed JSON body (or null), rejects with an ApiError that says what the API said.
-  async function api(method, path, body) {
+  // options.local: a /_local/... endpoint of the server that serves this page, whatever API is chosen (no identity).
+  async function api(method, path, body, options = {}) {
+    const local = Boolean(options.local);
     const headers = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
-    if (target() === "local") {
+    if (local) {
+      // the page's own server: no actor header, no pasted token
+    } else if (target() === "local") {
       const actor = $("actor").value.trim();
       if (actor) headers["X-Local-Actor"] = actor;
     } else {
@@ -42,7 +47,7 @@
     }
     let response;
     try {
-      response = await fetch(baseUrl() + path, {
+      response = await fetch((local ? "" : baseUrl()) + path, {
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -50,7 +55,7 @@
         cache: "no-store",
       });
     } catch (err) {
-      const hint = target() === "remote" ? " (is the URL right, and does the API's CorsAllowedOrigin allow this page?)" : "";
+      const hint = !local && target() === "remote" ? " (is the URL right, and does the API's CorsAllowedOrigin allow this page?)" : "";
       throw new ApiError(0, "network", `${err.message}${hint}`);
     }
     const text = await response.text();
@@ -229,6 +234,7 @@
       button.setAttribute("aria-selected", String(button.dataset.tab === name));
     }
     for (const panel of document.querySelectorAll("[data-tab-panel]")) panel.hidden = panel.dataset.tabPanel !== name;
+    history.replaceState(null, "", name === "chat" ? location.pathname + location.search : `#${name}`);
     if (tabHandlers[name]) tabHandlers[name]();
   }
 
@@ -299,7 +305,12 @@
     });
     setInterval(tick, 1000);
     setSession(null);
-    showTab("chat");
+    const tabFromHash = () => {
+      const wanted = location.hash.slice(1);
+      showTab(document.querySelector(`#tabs [data-tab="${CSS.escape(wanted)}"]`) ? wanted : "chat");
+    };
+    window.addEventListener("hashchange", tabFromHash);
+    tabFromHash();
     // Served by anything but `run-local serve` (no /_local/info): only a deployed API makes sense.
     fetch("/_local/info", { cache: "no-store" })
       .then((r) => (r.ok ? r.json() : Promise.reject(new Error(String(r.status)))))
@@ -310,5 +321,5 @@
       });
   });
 
-  window.chatstate = { api, showError, onTab, showTab, ApiError };
+  window.chatstate = { api, showError, onTab, showTab, run, ApiError };
 })();

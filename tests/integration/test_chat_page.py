@@ -341,3 +341,149 @@ def test_chat_page_against_a_deployed_api_with_a_pasted_token(browser: Any, serv
         " location.href])"
     )
     assert "t0ken-xyz" not in stored
+
+
+# --- the Lex tab (the local Lex V2 simulator playing ChatBot from template.yaml) -----------------------------------
+
+
+def lex_turns(driver: Any) -> list[dict[str, Any]]:
+    """What the page shows for each Lex turn: the utterance, the bot's messages and the turn's state line."""
+    return list(
+        driver.execute_script(
+            """return Array.from(document.querySelectorAll('#lex-turns li.lex-turn'), (li) => ({
+                 user: li.querySelector('p.user').textContent,
+                 bot: Array.from(li.querySelectorAll('p.bot'), (p) => p.textContent).join(' '),
+                 action: li.querySelector('.lex-action').textContent,
+                 intent: li.querySelector('.lex-intent').textContent,
+                 slots: Array.from(li.querySelectorAll('.lex-slots .slot'), (s) => s.textContent),
+                 attrs: li.querySelector('.lex-attrs').textContent,
+                 problems: Array.from(li.querySelectorAll('.lex-problems li'), (p) => p.textContent),
+                 inspect: Array.from(li.querySelectorAll('.lex-inspect li'), (i) => i.textContent),
+               }));"""
+        )
+    )
+
+
+def lex_say(driver: Any, utterance: str) -> dict[str, Any]:
+    """Type an utterance and press Enter, as a user would; the turn the page then shows."""
+    from selenium.webdriver.common.keys import Keys
+
+    before = len(lex_turns(driver))
+    box = el(driver, "lex-utterance")
+    wait(driver, lambda d: box.is_enabled() and el(d, "lex-send").is_enabled(), "the Lex tab ready for input")
+    box.clear()
+    box.send_keys(utterance, Keys.ENTER)
+    wait(driver, lambda d: len(lex_turns(d)) == before + 1, f"the bot's answer to {utterance!r}")
+    turn = lex_turns(driver)[-1]
+    assert turn["user"] == utterance
+    assert turn["problems"] == []
+    assert not error_shown(driver)
+    return turn
+
+
+def lex_attributes(driver: Any) -> dict[str, str]:
+    """The session attributes panel."""
+    return dict(
+        driver.execute_script(
+            "return Array.from(document.querySelectorAll('#lex-attributes dt'), (dt) =>"
+            " [dt.textContent, dt.nextElementSibling.textContent]);"
+        )
+    )
+
+
+def test_the_lex_tab_plays_the_sample_bot(browser: Any, served: Served) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    driver = browser
+    driver.get("about:blank")  # a fresh page, not a fragment change of the one the last test left
+    driver.get(f"{served.url}/#lex")
+    wait(driver, lambda d: "Greeting, BookFlight" in text(d, "lex-bot"), "the bot the server plays")
+    assert not el(driver, "chat").is_displayed()
+    assert text(driver, "lex-count") == "0 / 1,024"  # RecognizeText's limit, from the server
+    assert driver.switch_to.active_element == el(driver, "lex-utterance")  # ready to type
+    session_id = text(driver, "lex-session-id")
+
+    # greeting, with a session attribute a client set
+    set_value(driver, "lex-session-attrs", '{"name": "Ana"}')
+    hello = lex_say(driver, "hello")
+    assert hello["bot"] == "Hello, Ana! Nice to meet you. I can book flights and remember your preferences."
+    assert (hello["action"], hello["intent"]) == ("action Close", "intent Greeting (Fulfilled)")
+    assert "name=Ana" in hello["attrs"]
+    assert lex_attributes(driver)["name"] == "Ana"
+    assert el(driver, "lex-session-attrs").get_attribute("value") == ""  # sent once, now in the session
+
+    # a booking with a validation error: the same city twice is re-elicited
+    start = lex_say(driver, "I want to book a flight")
+    assert start["bot"] == "Which city are you leaving from?"
+    assert start["action"] == "action ElicitSlot · DepartureCity"
+    assert start["intent"] == "intent BookFlight (InProgress)"
+    assert start["slots"] == ["DepartureCity", "ArrivalCity", "DepartureDate"]
+    assert lex_say(driver, "Seattle")["slots"] == ["DepartureCity = Seattle", "ArrivalCity", "DepartureDate"]
+    same = lex_say(driver, "Seattle")
+    assert same["bot"] == "You are already in Seattle. Where would you like to fly to?"
+    assert same["action"] == "action ElicitSlot · ArrivalCity"
+    assert lex_say(driver, "Boston")["bot"] == "On which date do you want to fly to Boston?"
+    booked = lex_say(driver, "tomorrow")
+    assert booked["action"] == "action Close"
+    assert booked["intent"] == "intent BookFlight (Fulfilled)"
+    departure = booked["slots"][2].removeprefix("DepartureDate = ")
+    assert booked["slots"][:2] == ["DepartureCity = Seattle", "ArrivalCity = Boston"]
+    assert booked["bot"] == f"Your flight from Seattle to Boston on {departure} is booked."
+    hooks = ["DialogCodeHook (BookFlight) → Delegate", "FulfillmentCodeHook (BookFlight) → Close"]
+    assert booked["inspect"][:2] == hooks
+    assert '"arrival_city":"Boston"' in lex_attributes(driver)["lastBooking"]
+
+    # a preference change: an unknown language is re-elicited, then used by the next greeting
+    klingon = lex_say(driver, "set my language to klingon")
+    assert klingon["action"] == "action ElicitSlot · Language"
+    assert klingon["bot"].startswith("Sorry, I can't speak that language yet.")
+    french = lex_say(driver, "French")
+    assert french["bot"] == "Done. I'll speak French with you from now on."
+    assert french["slots"] == ["Language = French"]
+    assert 'language="fr"' in french["attrs"]
+    assert lex_say(driver, "hi")["bot"].startswith("Bonjour, Ana!")
+
+    # the fallback intent: the agent answers from the session (name, last booking)
+    fallback = lex_say(driver, "what do you know about me")
+    assert (fallback["action"], fallback["intent"]) == ("action ElicitIntent", "intent none")
+    assert "your name is Ana" in fallback["bot"]
+    assert "arrival city Boston" in fallback["bot"]
+    assert fallback["inspect"][0] == "FulfillmentCodeHook (FallbackIntent) → ElicitIntent"
+    driver.execute_script(
+        "document.querySelector('#lex-turns li.lex-turn:last-child .lex-inspect').open = true;"
+        "const list = document.getElementById('lex-turns'); list.scrollTop = list.scrollHeight;"
+    )
+    assert text(driver, "lex-turn-count") == "10"
+    screenshot = artifacts_dir() / "lex_tab.png"
+    driver.save_screenshot(str(screenshot))
+    assert screenshot.stat().st_size > 10_000
+
+    # the Lex function keeps its session in the server's DynamoDB Local, next to the chat sessions
+    from devtools.dynamodb_local import local_client
+
+    state = json.loads((served.state_dir / "server.json").read_text())
+    items = local_client(state["dynamodb_endpoint"]).scan(TableName=state["table"])["Items"]
+    assert any(session_id in item["pk"]["S"] for item in items)
+
+    # what Lex refuses, and what the page refuses, shown in the page
+    set_value(driver, "lex-utterance", "x" * 1025)
+    assert "over" in el(driver, "lex-count").get_attribute("class")
+    el(driver, "lex-utterance").send_keys(Keys.ENTER)
+    wait(driver, lambda d: error_shown(d).startswith("400 bad_request: text: at most 1024 characters"), "400 shown")
+    set_value(driver, "lex-session-attrs", "{name: Ana}")
+    el(driver, "lex-utterance").send_keys(Keys.ENTER)
+    wait(driver, lambda d: error_shown(d).startswith("session attributes: not valid JSON"), "bad JSON refused")
+    set_value(driver, "lex-session-attrs", "")
+    assert len(lex_turns(driver)) == 10
+
+    # a new session forgets the dialog and the attributes
+    click(driver, "lex-new-session")
+    wait(driver, lambda d: text(d, "lex-session-id") != session_id and not lex_turns(d), "a new Lex session")
+    assert lex_say(driver, "hello")["bot"].startswith("Hello! Nice to meet you.")
+    assert "name" not in lex_attributes(driver)
+
+    log = served.output()
+    assert "POST   /_local/lex/turn  200" in log
+    assert "POST   /_local/lex/turn  400" in log
+    assert "POST   /_local/lex/reset  200" in log
+    assert "Traceback" not in served.errors()
