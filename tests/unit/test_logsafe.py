@@ -56,3 +56,18 @@ def test_wire_logs_are_capped_at_info():
         assert not wire.isEnabledFor(logging.DEBUG)
     finally:
         wire.setLevel(old)
+
+
+def test_every_dynamodb_client_the_layer_builds_keeps_wire_logs_out(fake_aws_env):
+    import logging
+
+    from chatstate.profile.dynamodb import DynamoDBProfileStore
+
+    wire = logging.getLogger("botocore")
+    wire.setLevel(logging.NOTSET)
+    logging.getLogger().setLevel(logging.DEBUG)
+    try:
+        assert DynamoDBProfileStore("t-wire").client is not None  # its own client: no session store built it
+        assert wire.level == logging.INFO
+    finally:
+        logging.getLogger().setLevel(logging.WARNING)

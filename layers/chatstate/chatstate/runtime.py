@@ -26,11 +26,8 @@ def get_store() -> SessionStore:
     if _store is None:
         with _lock:
             if _store is None:
-                from chatstate.logsafe import quiet_wire_logs
                 from chatstate.store.dynamodb import DynamoDBSessionStore
                 from chatstate.store.port import StorePolicy
-
-                quiet_wire_logs()
 
                 settings = get_settings()
                 _store = DynamoDBSessionStore(settings.table_name, policy=StorePolicy(ttl_seconds=settings.ttl_seconds))

@@ -119,14 +119,17 @@ class DynamoDBTable:
     def client(self) -> Any:
         """The low-level DynamoDB client, created on first use (endpoint from ``AWS_ENDPOINT_URL_DYNAMODB``).
 
-        A created client is bounded by the invocation's budget (``chatstate.deadline.guard_client``).
+        A created client is bounded by the invocation's budget (``chatstate.deadline.guard_client``), and
+        botocore's wire logs are capped at INFO (``chatstate.logsafe.quiet_wire_logs``).
         """
         if self._client is None:
             import boto3
             from botocore.config import Config
 
             from chatstate.deadline import guard_client
+            from chatstate.logsafe import quiet_wire_logs
 
+            quiet_wire_logs()  # botocore logs request/response bodies at DEBUG
             config = Config(
                 retries={"mode": "standard", "max_attempts": 3},
                 connect_timeout=1,
