@@ -431,8 +431,8 @@ def prepare() -> None:
         get_app()
         service = get_service()
         prepare_clients(service.store, service.responder)
-    except Exception:
-        logger.exception("init: service not prepared; the first request will build it")
+    except Exception as exc:
+        logger.error("init: service not prepared; the first request will build it", extra=error_fields(exc))
 
 
 if in_lambda():

@@ -20,6 +20,7 @@ from lex_bot.intents import router
 from chatstate.deadline import Deadline, within
 from chatstate.lex.profile_link import ProfileLink
 from chatstate.lex.runtime import LexRuntime
+from chatstate.logsafe import error_fields
 from chatstate.runtime import in_lambda, prepare_clients
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "chatstate-lex")
@@ -87,8 +88,8 @@ def prepare() -> None:
     """
     try:
         prepare_clients(get_runtime().store)
-    except Exception:
-        logger.exception("init: runtime not prepared; the first event will build it")
+    except Exception as exc:
+        logger.error("init: runtime not prepared; the first event will build it", extra=error_fields(exc))
 
 
 if in_lambda():

@@ -268,3 +268,15 @@ def test_the_agent_sees_a_user_who_repeats_themselves_twice(store):
     bot.handle(new_request(fallback("hello?")))
     _, history, _ = responder.calls[-1]
     assert [m.content for m in history if m.role == "user"] == ["are you there?", "are you there?"]
+
+
+def test_a_responder_bug_is_logged_without_what_the_user_said(store, caplog):
+    marker = "MARKER-utterance-7f3a"
+    bot = bot_with(store, Scripted(RuntimeError(f"cannot handle {marker}")))
+    event = fallback()
+    event["inputTranscript"] = f"tell me about {marker}"
+    with caplog.at_level("DEBUG"):
+        assert messages_text(assert_valid(bot.handle(event))) == REPROMPT
+    assert "agent responder raised" in caplog.text
+    assert marker not in caplog.text
+    assert all(record.exc_info is None for record in caplog.records)  # no traceback: it ends with the message

@@ -28,6 +28,7 @@ from chatstate.attributes import ServerOnly, SessionAttributes
 from chatstate.exceptions import ChatSessionError
 from chatstate.lex import dialog
 from chatstate.lex.models import LexResponse
+from chatstate.logsafe import error_fields
 from chatstate.models import Message, Session, SessionRef
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def agent_turn(
         logger.warning("agent reply failed; reprompting", extra={"error_type": type(exc).__name__})
         return reprompt()
     except Exception as exc:  # a responder bug must not cost the user a valid answer
-        logger.exception("agent responder raised", extra={"error_type": type(exc).__name__})
+        logger.error("agent responder raised", extra=error_fields(exc))  # no message text: it may quote the user
         return reprompt()
     text, changes = (answer.text, answer.state) if isinstance(answer, AgentReply) else (answer, {})
     chunks = dialog.fit_text([text], room=AGENT_MAX_MESSAGES) if isinstance(text, str) else []
