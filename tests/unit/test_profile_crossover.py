@@ -193,3 +193,29 @@ def test_shared_fields_must_be_profile_fields():
     assert shared_fields(Good) == ("name",)
     with pytest.raises(TypeError, match="shoe_size"):
         shared_fields(Bad)
+
+
+class ConflictOnce(InMemorySessionStore):
+    """Another turn wins the first save: the runtime must re-run the turn on the fresh state."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conflicts = 0
+
+    def append(self, ref, messages, **kwargs):
+        if self.conflicts == 0:
+            self.conflicts += 1
+            from chatstate.exceptions import StaleState
+
+            raise StaleState(self.get(ref))
+        return super().append(ref, messages, **kwargs)
+
+
+def test_a_rerun_turn_verifies_and_reads_the_profile_once(profiles):
+    sessions = ConflictOnce()
+    link = ProfileLink(TokenVerifier(ISSUER, "testclient0123456789abcdef", fetch=FakeJwks()), profiles)
+    bot = LexRuntime(router, store=sessions, now=fixed_now, profiles=link)
+    response = assert_valid(bot.handle(signed(load_event("lex_update_preferences_fulfillment"), token(USER))))
+    assert response["sessionState"]["intent"]["state"] == "Fulfilled"
+    assert sessions.conflicts == 1  # the turn ran twice
+    assert profiles.calls == [f"get {USER}", f"merge {USER}"]  # one read, one merge of the saved run

@@ -38,6 +38,15 @@ def shared_fields(model: type[SessionAttributes]) -> tuple[str, ...]:
     return names
 
 
+@dataclass(frozen=True)
+class VerifiedProfile:
+    """The turn's verified user and their stored profile, read once per turn (before any run of it)."""
+
+    subject: str
+    fields: tuple[str, ...]
+    profile: dict[str, Any]
+
+
 @dataclass
 class LinkedProfile:
     """A verified user's profile as the turn started (``before``: the shared attributes' state values)."""
@@ -83,27 +92,33 @@ class ProfileLink:
             self._profiles = self._profiles()
         return self._profiles
 
-    def open(self, event: LexEvent, attributes: SessionAttributes) -> LinkedProfile | None:
-        """Verify the turn's token; for a verified user, set the shared attributes from the profile."""
+    def verify(self, event: LexEvent, attributes_type: type[SessionAttributes]) -> VerifiedProfile | None:
+        """Verify the turn's token and read the user's profile (``None``: anonymous turn, nothing read)."""
         token = (event.request_attributes or {}).get(self.attribute)
         if not token:
             return None
-        fields = shared_fields(type(attributes))
+        fields = shared_fields(attributes_type)
         verifier = self.verifier
         if not fields or verifier is None:
             return None
         identity = verifier.verify(token)
         if identity is None:
             return None
-        profile = self.profiles.get(identity.subject)
-        for name in fields:
-            if name in profile:
+        return VerifiedProfile(identity.subject, fields, self.profiles.get(identity.subject))
+
+    @staticmethod
+    def apply(verified: VerifiedProfile | None, attributes: SessionAttributes) -> LinkedProfile | None:
+        """Set the shared attributes from the verified user's profile (once per run of the turn)."""
+        if verified is None:
+            return None
+        for name in verified.fields:
+            if name in verified.profile:
                 try:
-                    setattr(attributes, name, profile[name])
+                    setattr(attributes, name, verified.profile[name])
                 except ValidationError:
                     logger.warning("profile value not accepted by the bot", extra={"field": name})
         state = attributes.to_state()
-        return LinkedProfile(identity.subject, fields, {name: state.get(name) for name in fields})
+        return LinkedProfile(verified.subject, verified.fields, {name: state.get(name) for name in verified.fields})
 
     def save(self, linked: LinkedProfile | None, attributes: SessionAttributes) -> None:
         """Merge the shared attributes the turn changed into the verified user's profile."""

@@ -50,7 +50,7 @@ from chatstate.store.port import NEW_SESSION, SessionStore
 
 if TYPE_CHECKING:
     from chatstate.chat.responders import Responder
-    from chatstate.lex.profile_link import LinkedProfile, ProfileLink
+    from chatstate.lex.profile_link import LinkedProfile, ProfileLink, VerifiedProfile
 
 FAILURE_MESSAGE = "Sorry, something went wrong on my side. Please try again in a moment."
 INVALID_REQUEST_MESSAGE = "Sorry, I didn't get that. What would you like to do?"
@@ -181,8 +181,9 @@ class LexRuntime[A: SessionAttributes]:
         loaded = store.load(ref, last=2 * self.history_turns if agent is not None else 0)
         session = loaded.session if loaded is not None else None
         history = loaded.recent if loaded is not None else []
+        verified = self.profiles.verify(event, self.router.attributes_type) if self.profiles is not None else None
         for run in range(1, MAX_TURN_RUNS + 1):
-            result = self._run(event, session, history=history, agent=agent, first=run == 1, key=key)
+            result = self._run(event, session, history=history, agent=agent, verified=verified, first=run == 1, key=key)
             if not (result.messages or result.changes):
                 break
             try:
@@ -221,6 +222,7 @@ class LexRuntime[A: SessionAttributes]:
         *,
         history: list[Message],
         agent: Responder | None,
+        verified: VerifiedProfile | None,
         first: bool,
         key: str | None,
     ) -> _Run:
@@ -244,7 +246,7 @@ class LexRuntime[A: SessionAttributes]:
                 "server-only attributes set by the client were ignored",
                 extra={**self._ids(event), "tampered_fields": tampered},
             )
-        linked = self.profiles.open(event, decoded.attributes) if self.profiles is not None else None
+        linked = self.profiles.apply(verified, decoded.attributes) if self.profiles is not None else None
         request = LexRequest(
             event=event,
             attributes=decoded.attributes,
