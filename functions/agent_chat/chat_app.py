@@ -12,7 +12,7 @@ had) and, for retryable errors, ``"retry_after_seconds"``; only unexpected bugs 
 
 The resolver, the service and its boto3 clients are built once per execution environment: during Lambda's Init
 when running in Lambda (``prepare``), otherwise lazily on first use; tests inject a store and a responder with
-``configure(...)`` and undo it with ``reset()``.
+``configure(store=..., responder=...)``; ``configure()`` alone rebuilds everything from the environment.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -35,6 +36,7 @@ from chatstate.chat.errors import (
     Unauthenticated,
 )
 from chatstate.deadline import Deadline, within
+from chatstate.environment import Dependencies, in_lambda, prepare_clients
 from chatstate.exceptions import (
     ChatSessionError,
     ConflictError,
@@ -45,7 +47,6 @@ from chatstate.exceptions import (
     StoreUnavailable,
 )
 from chatstate.logsafe import error_fields, safe_id
-from chatstate.runtime import in_lambda, prepare_clients
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from chatstate.chat.responders import Responder
     from chatstate.chat.service import ChatService
     from chatstate.profile.port import ProfileStore
+    from chatstate.settings import Settings
     from chatstate.store.port import SessionStore
 
 logger = Logger()
@@ -123,69 +125,76 @@ def _retry_after(exc: BaseException) -> int | None:
     return max(1, int(seconds)) if isinstance(seconds, int | float) else None
 
 
-# -- wiring (lazy, once per execution environment) -------------------------------------------------
+# -- wiring: the composition root ------------------------------------------------------------------
+class ChatDependencies(Dependencies):
+    """The chat function's composition root: every part built on first use, from the environment unless given."""
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The function's validated environment."""
+        from chatstate.settings import Settings
+
+        return Settings.from_env()
+
+    @cached_property
+    def store(self) -> SessionStore:
+        """The DynamoDB session store."""
+        from chatstate.environment import session_store
+
+        return session_store(self.settings)
+
+    @cached_property
+    def responder(self) -> Responder:
+        """Produces the replies (built-in, or Bedrock when ``BEDROCK_MODEL_ID`` is set)."""
+        from chatstate.chat.responders import responder_from_settings
+
+        return responder_from_settings(self.settings)
+
+    @cached_property
+    def profiles(self) -> ProfileStore:
+        """The profile store, on the session table."""
+        from chatstate.environment import profile_store
+
+        return profile_store(self.settings, self.store)
+
+    @cached_property
+    def service(self) -> ChatService:
+        """The chat use cases."""
+        from chatstate.chat.service import ChatService
+
+        return ChatService(self.store, self.responder, history_turns=self.settings.history_turns)
+
+    @cached_property
+    def app(self) -> APIGatewayHttpResolver:
+        """The HTTP resolver with its routes and exception handlers."""
+        return _build_app()
+
+
 _lock = threading.Lock()
 _resolve_lock = threading.Lock()
 """Powertools keeps the current event on the router *class*: HTTP requests are resolved one at a time per process.
 
 Lambda never runs two events at once in one execution environment; this only matters to in-process, threaded
 local runners, which stay correct (serialised) instead of mixing up requests."""
-_service: ChatService | None = None
-_app: APIGatewayHttpResolver | None = None
+_dependencies: ChatDependencies | None = None
 
 
-def configure(
-    *,
-    store: SessionStore | None = None,
-    responder: Responder | None = None,
-    service: ChatService | None = None,
-    profiles: ProfileStore | None = None,
-) -> ChatService:
-    """Build (or set) the service this function uses; missing parts come from settings/runtime."""
-    global _service
-    if profiles is not None:
-        from chatstate.profile.wiring import set_profile_store
-
-        set_profile_store(profiles)
-    if service is None:
-        from chatstate.chat.service import build_service
-
-        service = build_service(store=store, responder=responder)
-    with _lock:
-        _service = service
-    return service
-
-
-def reset() -> None:
-    """Forget the service and the profile store (the next request rebuilds them from settings)."""
-    global _service
-    from chatstate.profile.wiring import set_profile_store
-
-    with _lock:
-        _service = None
-        set_profile_store(None)
-
-
-def get_service() -> ChatService:
-    """The service of this execution environment, built on first use."""
-    global _service
-    if _service is None:
+def dependencies() -> ChatDependencies:
+    """This execution environment's dependencies (created once; each part is built on first use)."""
+    global _dependencies
+    if _dependencies is None:
         with _lock:
-            if _service is None:
-                from chatstate.chat.service import build_service
-
-                _service = build_service()
-    return _service
+            if _dependencies is None:
+                _dependencies = ChatDependencies()
+    return _dependencies
 
 
-def get_app() -> APIGatewayHttpResolver:
-    """The HTTP resolver with its routes and exception handlers, built on first use."""
-    global _app
-    if _app is None:
-        with _lock:
-            if _app is None:
-                _app = _build_app()
-    return _app
+def configure(**parts: Any) -> ChatDependencies:
+    """Start over with fresh dependencies; ``parts`` (e.g. ``store=``, ``responder=``) replace built ones."""
+    global _dependencies
+    with _lock:
+        _dependencies = ChatDependencies(**parts)
+    return _dependencies
 
 
 # -- HTTP -------------------------------------------------------------------------------------------
@@ -264,7 +273,7 @@ def _build_app() -> APIGatewayHttpResolver:
     def create_session() -> Response:
         caller = actor()
         body = parse_json_body(CreateSessionBody, body_bytes(), optional=True)
-        session = get_service().create_session(caller, body.state)
+        session = dependencies().service.create_session(caller, body.state)
         logger.set_correlation_id(session.session_id)
         logger.info("session created")
         view = SessionCreatedView(
@@ -280,7 +289,7 @@ def _build_app() -> APIGatewayHttpResolver:
         key = app.current_event.headers.get("idempotency-key")
         if key is not None and not re.fullmatch(r"[\x21-\x7e]{1,128}", key):
             raise InvalidRequest("Idempotency-Key", "must be 1..128 printable ASCII characters without spaces")
-        turn = get_service().send_message(caller, session_id, body.message, request_id=key)
+        turn = dependencies().service.send_message(caller, session_id, body.message, request_id=key)
         if turn.replayed:
             metrics.add_metric(name="ChatRetriesAnswered", unit=MetricUnit.Count, value=1)
         else:
@@ -294,7 +303,7 @@ def _build_app() -> APIGatewayHttpResolver:
     def get_session(session_id: str) -> Response:
         caller = actor()
         session_id = session_scope(session_id)
-        return _json_response(200, render(SessionView.of(get_service().get_session(caller, session_id))))
+        return _json_response(200, render(SessionView.of(dependencies().service.get_session(caller, session_id))))
 
     @app.get("/sessions/<session_id>/messages")
     def list_messages(session_id: str) -> Response:
@@ -308,7 +317,7 @@ def _build_app() -> APIGatewayHttpResolver:
             limit = int(raw_limit)
         else:
             raise InvalidRequest("limit", "must be an integer from 1 to 100")
-        page = get_service().page_messages(caller, session_id, limit=limit, cursor=params.get("cursor"))
+        page = dependencies().service.page_messages(caller, session_id, limit=limit, cursor=params.get("cursor"))
         view = MessagePageView(messages=[MessageView.of(m) for m in page.messages], next_cursor=page.next_cursor)
         return _json_response(200, render(view))
 
@@ -316,24 +325,21 @@ def _build_app() -> APIGatewayHttpResolver:
     def delete_session(session_id: str) -> Response:
         caller = actor()
         session_id = session_scope(session_id)
-        get_service().delete_session(caller, session_id)
+        dependencies().service.delete_session(caller, session_id)
         logger.info("session deleted")
         return _json_response(204, None)
 
     @app.get("/profile")
     def get_profile() -> Response:
-        from chatstate.profile.wiring import get_profile_store
-
-        return _json_response(200, {"profile": get_profile_store().get(profile_owner())})
+        return _json_response(200, {"profile": dependencies().profiles.get(profile_owner())})
 
     @app.patch("/profile")
     def patch_profile() -> Response:
         from chatstate.profile.model import ProfilePatch
-        from chatstate.profile.wiring import get_profile_store
 
         caller = profile_owner()
         patch = parse_json_body(ProfilePatch, body_bytes())
-        merged = get_profile_store().merge(caller, patch.changes())
+        merged = dependencies().profiles.merge(caller, patch.changes())
         logger.info("profile merged", extra={"fields": sorted(patch.changes())})
         return _json_response(200, {"profile": merged})
 
@@ -390,7 +396,7 @@ def direct_invoke(event: Any) -> dict[str, Any]:
     if session_id is not None:
         logger.set_correlation_id(safe_id(session_id))
     try:
-        result = get_service().invoke(event)
+        result = dependencies().service.invoke(event)
     except ChatSessionError as exc:
         spec, body = error_body(exc)
         logger.info("direct invoke rejected", extra={"error_code": spec.code, "status": spec.status})
@@ -415,7 +421,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.append_keys(request_id=request_id)
     with within(Deadline.from_context(context)):
         if is_http_event(event):
-            app = get_app()
+            app = dependencies().app
             with _resolve_lock:
                 return app.resolve(event, context)
         return direct_invoke(event)
@@ -428,9 +434,8 @@ def prepare() -> None:
     JSON error if it must.
     """
     try:
-        get_app()
-        service = get_service()
-        prepare_clients(service.store, service.responder)
+        parts = dependencies()
+        prepare_clients(parts.app, parts.service.store, parts.service.responder)
     except Exception as exc:
         logger.error("init: service not prepared; the first request will build it", extra=error_fields(exc))
 

@@ -254,7 +254,7 @@ def test_idempotent_retry_does_not_call_the_responder(chat):
             calls.append(message)
             return f"reply {len(calls)}"
 
-    chat_app.configure(store=chat.store, responder=Counting())
+    chat.use(Counting())
     first = chat.send("s1", "x", key="k")
     assert chat.send("s1", "x", key="k").body == first.body
     assert calls == ["x"]
@@ -274,7 +274,7 @@ def test_concurrent_duplicate_is_answered_with_the_winners_reply(chat):
             )
             return "loser's reply"
 
-    chat_app.configure(store=chat.store, responder=RacingResponder())
+    chat.use(RacingResponder())
     result = chat.send("race", "go", key="dup")
     assert result.status == 200
     assert result.body["reply"] == "winner's reply"
@@ -446,7 +446,7 @@ def test_responder_errors_map_to_502_and_503_and_store_nothing(chat, exc, status
         def reply(self, session, history, message):
             raise exc
 
-    chat_app.configure(store=chat.store, responder=Broken())
+    chat.use(Broken())
     result = chat.send("s1", "hi")
     assert result.status == status
     assert result.error_code == code

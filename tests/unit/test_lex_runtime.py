@@ -315,20 +315,6 @@ def test_logs_carry_ids_but_never_transcript_or_attribute_values(runtime, caplog
     assert "Boston" not in dumped
 
 
-def test_store_factory_is_called_once_lazily(store):
-    calls = []
-
-    def factory():  # type: ignore[no-untyped-def]
-        calls.append(1)
-        return store
-
-    runtime = LexRuntime(bot_router, store=factory, now=fixed_now)
-    assert calls == []
-    runtime.handle(load_event("lex_greeting"))
-    runtime.handle(load_event("lex_greeting"))
-    assert calls == [1]
-
-
 def test_echoed_server_only_values_are_not_counted_as_tampering(runtime, metrics):
     first = assert_valid(runtime.handle(load_event("lex_greeting")))
     echoed = load_event("lex_greeting")

@@ -50,9 +50,9 @@ def profiles() -> SpyProfiles:
 @pytest.fixture
 def chat(profiles):
     harness = ChatHarness()
-    chat_app.configure(store=harness.store, responder=harness.responder, profiles=profiles)
+    harness.use(harness.responder, profiles=profiles)
     yield harness
-    chat_app.reset()
+    chat_app.configure()
 
 
 @pytest.fixture

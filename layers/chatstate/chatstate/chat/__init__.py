@@ -17,7 +17,7 @@ from chatstate.chat.errors import (
 )
 from chatstate.chat.payloads import MAX_MESSAGE_CHARS, MAX_STATE_BYTES, ChatTurn
 from chatstate.chat.responders import EchoMemoryResponder, Responder, responder_from_settings
-from chatstate.chat.service import ChatService, build_service
+from chatstate.chat.service import ChatService
 
 __all__ = [
     "MAX_MESSAGE_CHARS",
@@ -32,6 +32,5 @@ __all__ = [
     "ResponderFailed",
     "ResponderUnavailable",
     "Unauthenticated",
-    "build_service",
     "responder_from_settings",
 ]

@@ -31,7 +31,7 @@ from chatstate.chat.payloads import (
     DirectInvokePayload,
     validate_payload,
 )
-from chatstate.chat.responders import Responder, responder_from_settings
+from chatstate.chat.responders import Responder
 from chatstate.exceptions import DuplicateRequest, SessionExists, SessionNotFound
 from chatstate.models import (
     ActorId,
@@ -46,7 +46,6 @@ from chatstate.models import (
 from chatstate.settings import DEFAULT_HISTORY_TURNS
 
 if TYPE_CHECKING:
-    from chatstate.settings import Settings
     from chatstate.store.port import SessionStore
 
 _CREATE_ATTEMPTS = 3
@@ -190,31 +189,3 @@ class ChatService:
 def _fingerprint(message: str) -> str:
     """A digest of a request body, kept with its idempotency key to refuse reuse with another body."""
     return hashlib.sha256(message.encode("utf-8")).hexdigest()[:32]
-
-
-def build_service(
-    settings: Settings | None = None,
-    *,
-    store: SessionStore | None = None,
-    responder: Responder | None = None,
-) -> ChatService:
-    """A ``ChatService`` from settings, with the runtime store and the configured responder by default.
-
-    Args:
-        settings: Defaults to ``chatstate.settings.get_settings()`` (only read when something is missing).
-        store: Defaults to ``chatstate.runtime.get_store()`` (one per execution environment).
-        responder: Defaults to ``responder_from_settings(settings)`` (Bedrock only when a model id is set).
-    """
-    if settings is None and (store is None or responder is None):
-        from chatstate.settings import get_settings
-
-        settings = get_settings()
-    if store is None:
-        from chatstate.runtime import get_store
-
-        store = get_store()
-    if responder is None:
-        assert settings is not None
-        responder = responder_from_settings(settings)
-    turns = settings.history_turns if settings is not None else 10
-    return ChatService(store, responder, history_turns=turns)

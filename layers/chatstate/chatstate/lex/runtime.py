@@ -83,64 +83,39 @@ class LexRuntime[A: SessionAttributes]:
 
     Args:
         router: The intent registry; its ``attributes_type`` is the bot's ``SessionAttributes``.
-        store: A ``SessionStore``, or a zero-argument factory called once on first use (lazy).
+        store: The ``SessionStore``.
         logger: A ``logging.Logger``-compatible logger (Powertools ``Logger`` fits).
         metrics: A metrics sink (Powertools ``Metrics`` fits); ``None`` records nothing.
         now: The clock handed to handlers (tests inject a fixed one).
         failure_message: What the user hears when the turn fails.
-        responder: The agent of the router's fallback turns (a ``Responder`` or a factory called once on
-            first use); ``None`` turns agent turns off.
+        responder: The agent of the router's fallback turns; ``None`` turns agent turns off.
         profiles: Links a verified user's turns to their cross-channel profile (``ProfileLink``);
             ``None``: every turn is anonymous.
-        history_turns: How many earlier turns (user + assistant pairs) an agent turn loads as context (or a
-            zero-argument callable giving it, read on the first agent turn).
+        history_turns: How many earlier turns (user + assistant pairs) an agent turn loads as context.
     """
 
     def __init__(
         self,
         router: IntentRouter[A],
         *,
-        store: SessionStore | Callable[[], SessionStore],
+        store: SessionStore,
         logger: Any | None = None,
         metrics: MetricsSink | None = None,
         now: Callable[[], datetime] | None = None,
         failure_message: str = FAILURE_MESSAGE,
-        responder: Responder | Callable[[], Responder] | None = None,
-        history_turns: int | Callable[[], int] = DEFAULT_HISTORY_TURNS,
+        responder: Responder | None = None,
+        history_turns: int = DEFAULT_HISTORY_TURNS,
         profiles: ProfileLink | None = None,
     ) -> None:
         self.router = router
-        self._store = store if isinstance(store, SessionStore) else None
-        self._store_factory = None if isinstance(store, SessionStore) else store
+        self.store = store
         self.logger = logger if logger is not None else logging.getLogger("chatstate.lex")
         self.metrics = metrics
         self.now = now or (lambda: datetime.now(UTC))
         self.failure_message = failure_message
-        self._responder = responder
-        self._history_turns = history_turns
+        self.responder = responder
+        self.history_turns = max(0, history_turns)
         self.profiles = profiles
-
-    @property
-    def store(self) -> SessionStore:
-        """The session store (built by the factory on first use)."""
-        if self._store is None:
-            assert self._store_factory is not None
-            self._store = self._store_factory()
-        return self._store
-
-    @property
-    def responder(self) -> Responder | None:
-        """The agent's responder (built by the factory on first use), or ``None``."""
-        if self._responder is not None and not hasattr(self._responder, "reply"):
-            self._responder = self._responder()  # type: ignore[operator]
-        return self._responder  # type: ignore[return-value]
-
-    @property
-    def history_turns(self) -> int:
-        """Earlier turns an agent turn sees."""
-        if callable(self._history_turns):
-            self._history_turns = self._history_turns()
-        return max(0, self._history_turns)
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Lambda-style entry point; same as ``handle(event)``."""
@@ -310,20 +285,7 @@ class LexRuntime[A: SessionAttributes]:
             if detail:
                 extra["validation_errors"] = detail
             self.logger.error("lex turn failed", extra=extra)
-        name = event.session_state.intent.name if event is not None else _raw_intent_name(raw)
-        if event is not None:
-            inbound: Mapping[str, str] | None = event.session_state.session_attributes
-        else:
-            inbound = _raw_session_attributes(raw)
-        if name:
-            response = dialog.close(name, "Failed", self.failure_message)
-        else:
-            response = dialog.elicit_intent(self.failure_message if event is not None else INVALID_REQUEST_MESSAGE)
-        answer = response.to_dict()
-        echo = _echoable(inbound)
-        if echo is not None:
-            answer["sessionState"]["sessionAttributes"] = echo
-        return answer
+        return failure_answer(raw, event, self.failure_message)
 
     def _too_large(self, event: LexEvent, started: float) -> dict[str, Any]:
         """``Close``/``Failed`` without session attributes: Lex keeps its stored map; nothing was saved."""
@@ -433,3 +395,25 @@ def _echoable(attributes: Mapping[str, Any] | None) -> dict[str, str] | None:
         return None
     echo = dict(attributes)
     return echo if encoded_size(echo) <= _MAX_ATTRIBUTES_B64 else None
+
+
+def failure_answer(raw: Any, event: LexEvent | None = None, message: str = FAILURE_MESSAGE) -> dict[str, Any]:
+    """A valid Lex failure response for ``raw`` (parsed as ``event`` when it parsed), echoing its attributes.
+
+    ``Close``/``Failed`` when the intent name is known, else ``ElicitIntent``; the inbound ``sessionAttributes``
+    come back unchanged (or stay out when Lex sent none), so Lex never erases them.
+    """
+    name = event.session_state.intent.name if event is not None else _raw_intent_name(raw)
+    if event is not None:
+        inbound: Mapping[str, str] | None = event.session_state.session_attributes
+    else:
+        inbound = _raw_session_attributes(raw)
+    if name:
+        response = dialog.close(name, "Failed", message)
+    else:
+        response = dialog.elicit_intent(message if event is not None else INVALID_REQUEST_MESSAGE)
+    answer = response.to_dict()
+    echo = _echoable(inbound)
+    if echo is not None:
+        answer["sessionState"]["sessionAttributes"] = echo
+    return answer
