@@ -96,7 +96,7 @@ def warm(requests: int) -> list[tuple[str, float]]:
     def by_hand(event: dict[str, Any]) -> dict[str, Any]:
         body = json.loads(event["body"])
         actor = event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
-        turn = service.send_message(actor, event["pathParameters"]["session_id"], body["message"])
+        turn = service.send_message(service.ref(actor, event["pathParameters"]["session_id"]), body["message"])
         payload = {"session_id": turn.session_id, "reply": turn.reply, "message_count": turn.message_count}
         return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(payload)}
 

@@ -81,7 +81,9 @@ def test_concurrent_sends_lose_and_duplicate_nothing(wired, session_table, ddb_e
     def worker(t: int) -> list[int]:
         service = ChatService(DynamoDBSessionStore(session_table, client=local_client(ddb_env)), EchoMemoryResponder())
         barrier.wait()
-        return [service.send_message("alice", "busy", f"t{t}-m{i}").message_count for i in range(per_thread)]
+        return [
+            service.send_message(service.ref("alice", "busy"), f"t{t}-m{i}").message_count for i in range(per_thread)
+        ]
 
     with ThreadPoolExecutor(threads) as pool:
         counts = [c for result in pool.map(worker, range(threads)) for c in result]

@@ -48,18 +48,23 @@ def test_a_failed_prepare_leaves_the_first_event_to_answer(fresh_wiring, monkeyp
     assert direct["status"] == 500
 
 
-@pytest.mark.parametrize("module", ["lex_app", "chat_app"])
-def test_importing_outside_lambda_builds_nothing(module):
+ROOTS = [("lex_app", "lex_app"), ("chat_app", "chat_dependencies")]
+"""Each handler module and the module holding its composition root."""
+
+
+@pytest.mark.parametrize(("module", "root"), ROOTS)
+def test_importing_outside_lambda_builds_nothing(module, root):
     """No import-time side effect unless Lambda's own AWS_LAMBDA_INITIALIZATION_TYPE is set."""
-    code = f"import {module}, sys; sys.exit(1 if {module}._dependencies is not None or 'boto3' in sys.modules else 0)"
+    built = f"{root}._dependencies is not None or 'boto3' in sys.modules"
+    code = f"import {module}, {root}, sys; sys.exit(1 if {built} else 0)"
     env = {"PYTHONPATH": "layers/chatstate:functions/lex_fulfillment:functions/agent_chat", "PATH": ""}
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, check=False).returncode == 0
 
 
-@pytest.mark.parametrize("module", ["lex_app", "chat_app"])
-def test_importing_in_lambda_prepares_the_store_client(module):
+@pytest.mark.parametrize(("module", "root"), ROOTS)
+def test_importing_in_lambda_prepares_the_store_client(module, root):
     code = (
-        f"import {module}, sys; parts = {module}._dependencies; "
+        f"import {module}, {root}, sys; parts = {root}._dependencies; "
         "sys.exit(0 if parts is not None and parts.store._client is not None else 1)"
     )
     env = {
