@@ -44,7 +44,7 @@ def test_conversation_on_dynamodb_with_at_most_two_requests_per_turn(moto_table)
         before = sum(calls.values())
         response = invoke(event)
         if n == 0:  # the store (and its client) exist after the first turn; count from the second on
-            client = lex_app.dependencies().store.client  # type: ignore[attr-defined]
+            client = lex_app.dependencies().store.client
             client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.update([model.name]))
         else:
             per_turn.append(sum(calls.values()) - before)

@@ -28,14 +28,14 @@ def fresh_wiring(fake_aws_env, monkeypatch):
 def test_lex_prepare_creates_the_store_client_before_any_event(fresh_wiring):
     lex_app.prepare()
     store = lex_app.dependencies().store
-    assert store._client is not None  # type: ignore[attr-defined]
-    assert store._client.meta.service_model.service_name == "dynamodb"  # type: ignore[attr-defined]
+    assert store._client is not None
+    assert store._client.meta.service_model.service_name == "dynamodb"
 
 
 def test_chat_prepare_creates_the_service_and_its_client(fresh_wiring):
     chat_app.prepare()
     service = chat_app.dependencies().service
-    assert service.store._client is not None  # type: ignore[attr-defined]
+    assert service.store._client is not None
 
 
 def test_a_failed_prepare_leaves_the_first_event_to_answer(fresh_wiring, monkeypatch):

@@ -54,8 +54,8 @@ def test_one_call_rebuilds_a_functions_dependencies_from_the_environment(module)
     assert rebuilt is not first
     assert rebuilt.settings.table_name == "wiring-sessions"
     assert rebuilt.settings.history_turns == 3
-    assert rebuilt.store.table_name == "wiring-sessions"  # type: ignore[attr-defined]  # the DynamoDB store
-    assert rebuilt.profiles.client is rebuilt.store.client  # type: ignore[attr-defined]  # one client per table
+    assert rebuilt.store.table_name == "wiring-sessions"  # the DynamoDB store
+    assert rebuilt.profiles.client is rebuilt.store.client  # one client per table
 
 
 def test_injected_parts_are_used_and_the_rest_built_from_the_environment():

@@ -33,7 +33,7 @@ def session_ref(router: Router, matched: str) -> SessionRef:
     decoded, so ``s%3A1`` and ``s:1`` address the same session.
     """
     caller = actor(router)
-    params = router.current_event.path_parameters or {}
+    params = router.current_event.get("pathParameters") or {}
     return ChatService.ref(caller, params.get("session_id", matched))
 
 

@@ -26,7 +26,6 @@ from pydantic import ValidationError
 from chatstate.chat.errors import InvalidRequest, Unauthenticated
 from chatstate.chat.payloads import (
     DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
     ChatTurn,
     DirectInvokePayload,
     validate_payload,
@@ -44,6 +43,7 @@ from chatstate.models import (
     adapter_for,
 )
 from chatstate.settings import DEFAULT_HISTORY_TURNS
+from chatstate.store.port import MAX_PAGE_SIZE
 
 if TYPE_CHECKING:
     from chatstate.store.port import SessionStore
@@ -123,7 +123,7 @@ class ChatService:
             )
         except DuplicateRequest as dup:
             # A concurrent retry of the same request won the race: answer with what it stored.
-            return self._replay(ref, dup.record)  # type: ignore[arg-type]
+            return self._replay(ref, dup.record)
         return ChatTurn(session_id=ref.session_id, reply=reply, message_count=result.session.message_count)
 
     def _replay(self, ref: SessionRef, record: RequestRecord) -> ChatTurn:

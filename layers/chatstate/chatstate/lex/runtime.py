@@ -166,7 +166,7 @@ class LexRuntime[A: SessionAttributes]:
                     ref,
                     result.messages,
                     expected=session if session is not None else NEW_SESSION,
-                    state=StatePatch(set=result.changes),
+                    state=StatePatch(values=result.changes),
                     origin=key,
                 )
                 break
@@ -175,9 +175,9 @@ class LexRuntime[A: SessionAttributes]:
                     raise
                 deadline.check("lex turn re-run")
                 self._count("LexTurnReruns")
-                session = stale.session  # type: ignore[assignment]
-        if result.linked is not None:  # only the run whose state was saved reaches the profile
-            self.profiles.save(result.linked, result.attributes)  # type: ignore[union-attr]
+                session = stale.session
+        if result.linked is not None and self.profiles is not None:  # only the saved run reaches the profile
+            self.profiles.save(result.linked, result.attributes)
         self._count("LexTurns")
         self.logger.info(
             "lex turn",

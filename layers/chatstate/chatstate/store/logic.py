@@ -9,6 +9,7 @@ import json
 import secrets
 import time
 from datetime import datetime
+from typing import Any
 
 from chatstate.exceptions import InvalidCursor, ItemTooLarge
 from chatstate.models import SessionRef
@@ -44,7 +45,7 @@ def new_incarnation(now: datetime, previous: int = 0) -> int:
     return max(micros * 10_000 + secrets.randbelow(10_000), previous + 1)
 
 
-def check_item_size(item: dict, what: str) -> None:
+def check_item_size(item: dict[str, Any], what: str) -> None:
     """``ItemTooLarge`` naming ``what`` if ``item`` would pass the 400 KB item limit."""
     size = capacity.item_size(item)
     if size > capacity.MAX_ITEM_BYTES:
