@@ -230,7 +230,12 @@ class LexRuntime[A: SessionAttributes]:
             ignored=decoded.ignored,
         )
         turn = TurnContext(request=request, session=session, now=self.now, history=history, responder=agent)
-        response = self.router.dispatch(turn)
+        if agent is not None:  # a fallback turn with the agent on (``IntentRouter.wants_agent``)
+            from chatstate.lex.agent import agent_turn  # its thread pool is imported for agent turns only
+
+            response = agent_turn(turn, agent, history, lambda: self.router.dispatch(turn))
+        else:
+            response = self.router.dispatch(turn)
         attributes = decoded.attributes.encode(decoded.extras)
         answer = self._finish(response, event, attributes)
         return _Run(

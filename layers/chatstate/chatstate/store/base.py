@@ -161,7 +161,7 @@ class BaseSessionStore(SessionStore):
             expires, updated = max(expires, newest.expires_at), max(updated, newest.created_at)
             if newest.number >= turns:
                 turns, events, users = newest.number, newest.event_count, newest.message_count
-                origin = newest.request_id
+                origin = newest.origin
         if not logic.alive(expires, now):
             return None
         return Session.model_construct(
@@ -381,7 +381,7 @@ class BaseSessionStore(SessionStore):
                 message_count=users,
                 created_at=now,
                 expires_at=expires,
-                request_id=tag,
+                origin=tag,
             )
         counters: dict[str, Any] = {
             "turns": turn.number if turn else current.turns,
@@ -462,7 +462,7 @@ class BaseSessionStore(SessionStore):
 
     def page_messages(self, ref: SessionRef, *, limit: int = 20, cursor: str | None = None) -> MessagePage:
         """Page back through history: one read per page when turns hold two messages."""
-        logic.clamp_page_size(limit)
+        logic.check_page_size(limit)
         span = max(1, math.ceil(limit / 2))
         if cursor is None:
             snapshot, session = self._current(ref, span)

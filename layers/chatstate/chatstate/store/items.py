@@ -193,8 +193,8 @@ def turn_to_item(ref: SessionRef, incarnation: int, turn: Turn) -> Item:
     redacted = {str(i): {"S": m.redacted} for i, m in enumerate(turn.messages) if m.redacted is not None}
     if redacted:
         item["x"] = {"M": redacted}
-    if turn.request_id is not None:
-        item["r"] = {"S": turn.request_id}
+    if turn.origin is not None:
+        item["r"] = {"S": turn.origin}
     return item
 
 
@@ -223,7 +223,7 @@ def item_to_turn(item: Item) -> Turn:
         message_count=int(item["c"]["N"]),
         created_at=created,
         expires_at=_from_s(item[TTL_ATTRIBUTE]),
-        request_id=item["r"]["S"] if "r" in item else None,
+        origin=item["r"]["S"] if "r" in item else None,
     )
 
 

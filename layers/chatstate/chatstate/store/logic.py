@@ -56,8 +56,8 @@ def check_item_size(item: dict[str, Any], what: str) -> None:
         )
 
 
-def clamp_page_size(limit: int) -> int:
-    """Validate a page size (1..MAX_PAGE_SIZE)."""
+def check_page_size(limit: int) -> int:
+    """``limit`` if it is a page size (1..MAX_PAGE_SIZE), else ``ValueError``."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
     return limit
