@@ -38,7 +38,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from pydantic import ValidationError
 
 from chatstate import deadline
-from chatstate.attributes import AttributesTooLarge, ServerOnly, SessionAttributes, encoded_size
+from chatstate.attributes import (
+    LEX_SESSION_ATTRIBUTES_LIMIT,
+    AttributesTooLarge,
+    ServerOnly,
+    SessionAttributes,
+    encoded_size,
+)
 from chatstate.exceptions import ChatSessionError, StaleState
 from chatstate.lex import dialog
 from chatstate.lex.models import LexEvent, LexResponse
@@ -57,7 +63,6 @@ INVALID_REQUEST_MESSAGE = "Sorry, I didn't get that. What would you like to do?"
 MAX_TURN_RUNS = 8
 """How often one Lex turn may run when concurrent turns keep changing the session state under it."""
 _TRANSCRIPT_TYPES = frozenset({"PlainText", "SSML"})
-_MAX_ATTRIBUTES_B64 = 12 * 1024
 
 
 class _Run(NamedTuple):
@@ -399,7 +404,7 @@ def _echoable(attributes: Mapping[str, Any] | None) -> dict[str, str] | None:
     if not all(isinstance(k, str) and k and isinstance(v, str) for k, v in attributes.items()):
         return None
     echo = dict(attributes)
-    return echo if encoded_size(echo) <= _MAX_ATTRIBUTES_B64 else None
+    return echo if encoded_size(echo) <= LEX_SESSION_ATTRIBUTES_LIMIT else None
 
 
 def failure_answer(raw: Any, event: LexEvent | None = None, message: str = FAILURE_MESSAGE) -> dict[str, Any]:
