@@ -42,7 +42,7 @@ class Language(StrEnum):
 class Booking(BaseModel):
     """A flight booking."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     departure_city: Annotated[str, StringConstraints(max_length=MAX_CITY_CHARS)]
     arrival_city: Annotated[str, StringConstraints(max_length=MAX_CITY_CHARS)]

@@ -209,11 +209,13 @@ def _is_raw(info: FieldInfo) -> bool:
     return is_optional_str and info.default is None and info.default_factory is None
 
 
-def _build_codec(cls: type[SessionAttributes]) -> _ClassCodec:
-    if not cls.__pydantic_complete__:
-        cls.model_rebuild(raise_errors=True)
-    codecs: list[_FieldCodec] = []
-    by_key: dict[str, _FieldCodec] = {}
+def _lex_keys(cls: type[SessionAttributes]) -> dict[str, str]:
+    """Each field's Lex key, by field name; raises ``TypeError`` for a field the codec cannot carry.
+
+    Reads only what the class statement declares (defaults and aliases), so it runs when the class is defined,
+    before any schema is built.
+    """
+    keys: dict[str, str] = {}
     for name, info in cls.model_fields.items():
         where = f"{cls.__qualname__}.{name}"
         if info.is_required():
@@ -226,24 +228,35 @@ def _build_codec(cls: type[SessionAttributes]) -> _ClassCodec:
                 )
         if not key:
             raise TypeError(f"{where}: the Lex key (alias) must not be empty")
-        if key in by_key:
-            raise TypeError(f"{where}: Lex key {key!r} is already used by field {by_key[key].name!r}")
+        used_by = next((other for other, used in keys.items() if used == key), None)
+        if used_by is not None:
+            raise TypeError(f"{where}: Lex key {key!r} is already used by field {used_by!r}")
+        keys[name] = key
+    return keys
+
+
+def _build_codec(cls: type[SessionAttributes]) -> _ClassCodec:
+    if not cls.__pydantic_complete__:
+        cls.model_rebuild(raise_errors=True)
+    codecs: list[_FieldCodec] = []
+    for name, key in _lex_keys(cls).items():
+        info = cls.model_fields[name]
         metadata = [m for m in info.metadata if not isinstance(m, ServerOnly)]
         if info.discriminator is not None:
             metadata.append(Field(discriminator=info.discriminator))
         annotation: Any = Annotated[(info.annotation, *metadata)] if metadata else info.annotation
         marker = _server_only(info)
-        codec = _FieldCodec(
-            name=name,
-            key=key,
-            raw=_is_raw(info),
-            server_only=marker is not None,
-            secret=bool(marker and marker.secret),
-            adapter=TypeAdapter(annotation),
+        codecs.append(
+            _FieldCodec(
+                name=name,
+                key=key,
+                raw=_is_raw(info),
+                server_only=marker is not None,
+                secret=bool(marker and marker.secret),
+                adapter=TypeAdapter(annotation),
+            )
         )
-        codecs.append(codec)
-        by_key[key] = codec
-    return _ClassCodec(fields=tuple(codecs), by_key=by_key)
+    return _ClassCodec(fields=tuple(codecs), by_key={codec.key: codec for codec in codecs})
 
 
 def _codec_for(cls: type[SessionAttributes]) -> _ClassCodec:
@@ -278,18 +291,17 @@ def encoded_size(attributes: Mapping[str, str]) -> int:
 class SessionAttributes(BaseModel):
     """Base class of a bot's typed session attributes; subclass it and declare fields with defaults."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", validate_assignment=True)
 
     size_limit: ClassVar[int] = LEX_SESSION_ATTRIBUTES_LIMIT
     """The most ``encode`` may return, in bytes after base64 (override only to be stricter than Lex)."""
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        """Check and precompile the field codecs once, when the class is defined (if it is complete)."""
+        """Check the fields' Lex keys when the class is defined; the codec is compiled on first use."""
         super().__pydantic_init_subclass__(**kwargs)
         _CODECS.pop(cls, None)
-        if cls.__pydantic_complete__:
-            _codec_for(cls)
+        _lex_keys(cls)
 
     @classmethod
     def decode(

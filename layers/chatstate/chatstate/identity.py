@@ -68,7 +68,7 @@ class Identity:
 class IdentitySettings(BaseModel):
     """Where tokens come from, validated once from the environment."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore", populate_by_name=True)
 
     issuer: str | None = Field(default=None, alias="TOKEN_ISSUER")
     audience: str | None = Field(default=None, alias="TOKEN_AUDIENCE")

@@ -42,7 +42,7 @@ def utc_now() -> datetime:
 class SessionRef(BaseModel):
     """Which session: the channel, the owning actor and the session id. Every session operation takes one."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     actor_id: ActorId
     session_id: SessionId
@@ -66,7 +66,7 @@ class SessionRef(BaseModel):
 class NewMessage(BaseModel):
     """A message to append; the store assigns its sequence number and timestamp."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="forbid")
 
     role: Role
     content: str
@@ -75,7 +75,7 @@ class NewMessage(BaseModel):
 class Message(BaseModel):
     """A stored message (one event of a session's history)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     seq: int = Field(ge=1, description="Position in the session, 1-based, gap-free.")
     role: Role
@@ -92,7 +92,7 @@ class Message(BaseModel):
 class RequestRecord(BaseModel):
     """What an applied request id wrote, so that a retry inside the window is answered without writing again."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore")
 
     request_id: str
     incarnation: int = 0
@@ -108,7 +108,7 @@ class RequestRecord(BaseModel):
 class Session(BaseModel):
     """Session metadata plus its per-session state (values are JSON-compatible)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     session_id: SessionId
     actor_id: ActorId
@@ -150,12 +150,16 @@ class Session(BaseModel):
 class LoadedSession(BaseModel):
     """A session with its most recent messages, as one Query returns them (oldest first)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     session: Session
     recent: list[Message] = Field(default_factory=list)
 
 
 class MessagePage(BaseModel):
     """One page of a session's history, oldest first; ``next_cursor`` pages back to older ones."""
+
+    model_config = ConfigDict(defer_build=True)
 
     messages: list[Message]
     next_cursor: str | None = None
@@ -164,6 +168,8 @@ class MessagePage(BaseModel):
 class AppendResult(BaseModel):
     """The session after an append, and the messages as stored (with sequence numbers)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     session: Session
     messages: list[Message]
 
@@ -171,7 +177,7 @@ class AppendResult(BaseModel):
 class StatePatch(BaseModel):
     """A change to per-session state, merged key by key so concurrent writers do not clobber each other."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
     values: dict[StateKey, Any] = Field(default_factory=dict)
     """Keys set (or replaced) with these JSON-compatible values."""
@@ -197,6 +203,8 @@ class StatePatch(BaseModel):
 
 class GlobalEntry(BaseModel):
     """A cross-session value (e.g. a shared configuration or cache entry)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     key: StateKey
     value: Any

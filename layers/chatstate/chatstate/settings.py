@@ -16,7 +16,7 @@ DEFAULT_HISTORY_TURNS = 5
 class Settings(BaseModel):
     """What both functions read from their environment. Required values have no default."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(defer_build=True, frozen=True, extra="ignore", populate_by_name=True)
 
     table_name: str = Field(alias="SESSION_TABLE_NAME", min_length=3, max_length=255)
     ttl_seconds: int = Field(default=86_400, alias="SESSION_TTL_SECONDS", ge=60, le=366 * 86_400)

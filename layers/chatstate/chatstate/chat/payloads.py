@@ -53,7 +53,7 @@ def _check_message(value: str) -> str:
 class SendMessageBody(BaseModel):
     """Body of ``POST /sessions/{session_id}/messages``: ``{"message": str}``."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", strict=True)
 
     message: str
 
@@ -63,7 +63,7 @@ class SendMessageBody(BaseModel):
 class CreateSessionBody(BaseModel):
     """Body of ``POST /sessions`` (optional): ``{"state": {...}}`` preloads per-session state."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", strict=True)
 
     state: dict[str, Any] = Field(default_factory=dict)
 
@@ -84,7 +84,7 @@ class CreateSessionBody(BaseModel):
 class DirectInvokePayload(BaseModel):
     """The AgentCore-style direct invocation: ``{"message", "session_id", "actor_id"}`` (+ ``request_id``)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", strict=True)
 
     message: str
     session_id: str
@@ -97,7 +97,7 @@ class DirectInvokePayload(BaseModel):
 class MessagePageQuery(BaseModel):
     """Query of ``GET /sessions/{session_id}/messages``: ``limit`` and ``cursor`` (both optional)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True)
 
     limit: int = Field(
         default=DEFAULT_PAGE_SIZE,
@@ -126,7 +126,7 @@ class MessagePageQuery(BaseModel):
 class SendMessageHeaders(BaseModel):
     """Headers of ``POST /sessions/{session_id}/messages`` (names lower-cased, as API Gateway passes them)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True)
 
     idempotency_key: RequestId | None = Field(
         default=None,
@@ -152,6 +152,8 @@ def parse_params[M: BaseModel](model: type[M], params: Mapping[str, str] | None)
 class SessionCreatedView(BaseModel):
     """201 body of ``POST /sessions``."""
 
+    model_config = ConfigDict(defer_build=True)
+
     session_id: str
     created_at: datetime
     expires_at: datetime
@@ -159,6 +161,8 @@ class SessionCreatedView(BaseModel):
 
 class SessionView(BaseModel):
     """200 body of ``GET /sessions/{session_id}``."""
+
+    model_config = ConfigDict(defer_build=True)
 
     session_id: str
     created_at: datetime
@@ -183,6 +187,8 @@ class SessionView(BaseModel):
 class MessageView(BaseModel):
     """One message as the API shows it (the redacted form when there is one)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     role: str
     content: str
     created_at: datetime
@@ -196,12 +202,16 @@ class MessageView(BaseModel):
 class MessagePageView(BaseModel):
     """200 body of ``GET /sessions/{session_id}/messages``."""
 
+    model_config = ConfigDict(defer_build=True)
+
     messages: list[MessageView]
     next_cursor: str | None
 
 
 class ChatTurn(BaseModel):
     """The outcome of one sent message: the reply and the user's message count after it."""
+
+    model_config = ConfigDict(defer_build=True)
 
     session_id: str
     reply: str

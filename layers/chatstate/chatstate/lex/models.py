@@ -22,7 +22,7 @@ from pydantic.alias_generators import to_camel
 # Input: the event Lex sends (lenient)
 # ---------------------------------------------------------------------------------------------------
 
-_IN = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
+_IN = ConfigDict(defer_build=True, alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
 
 INVOCATION_DIALOG = "DialogCodeHook"
 INVOCATION_FULFILLMENT = "FulfillmentCodeHook"
@@ -232,7 +232,7 @@ class LexEvent(BaseModel):
 # Output: the response the code hook returns (strict)
 # ---------------------------------------------------------------------------------------------------
 
-_OUT = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+_OUT = ConfigDict(defer_build=True, alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 MAX_MESSAGE_CHARS = 1024
 """Longest ``content`` of one Lex message (lexv2-runtime ``Text``: 1..1024)."""

@@ -21,7 +21,7 @@ LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
 class Profile(BaseModel):
     """A user's profile. Every field is optional; ``None`` means unset."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", strict=True, frozen=True)
 
     name: ProfileName | None = None
     language: LanguageCode | None = None
