@@ -4,7 +4,7 @@ Each function module owns one composition root (``lex_app.dependencies()``, ``ch
 object holding its settings, clients and stores. The builders here only turn validated ``Settings`` into the
 deployed parts; they cache nothing and know no function. Inside Lambda, handler modules build their dependencies
 during Init (``in_lambda()``, ``prepare_clients``): AWS's guidance is to create SDK clients outside the handler, so
-the first event does not pay for ``import boto3`` and the client.
+the first event does not pay for importing botocore and building the client.
 """
 
 from __future__ import annotations

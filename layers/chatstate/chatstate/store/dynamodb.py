@@ -90,7 +90,7 @@ class DynamoDBTable:
     Args:
         table_name: The table (``SESSION_TABLE_NAME``).
         client: A ready ``dynamodb`` client (tests, custom endpoints); otherwise one is created lazily.
-        boto3_session: The boto3 session to create the client from (default: a new one).
+        boto3_session: The boto3 session to create the client from (default: a new botocore session).
         boto_config: botocore ``Config`` merged over the defaults (standard retries, short timeouts).
         consistent_reads: Strongly consistent reads (read-your-writes; twice the read units).
         report_capacity: Ask DynamoDB for consumed capacity on every call (benchmarks).
@@ -123,7 +123,6 @@ class DynamoDBTable:
         botocore's wire logs are capped at INFO (``chatstate.logsafe.quiet_wire_logs``).
         """
         if self._client is None:
-            import boto3
             from botocore.config import Config
 
             from chatstate.deadline import guard_client
@@ -138,8 +137,13 @@ class DynamoDBTable:
             )
             if self._boto_config is not None:
                 config = config.merge(self._boto_config)
-            session = self._boto3_session or boto3.session.Session()
-            self._client = guard_client(session.client("dynamodb", config=config), what="DynamoDB")
+            if self._boto3_session is not None:
+                client = self._boto3_session.client("dynamodb", config=config)
+            else:  # botocore's own session: a low-level client needs nothing boto3 adds, and Init skips its import
+                import botocore.session
+
+                client = botocore.session.get_session().create_client("dynamodb", config=config)
+            self._client = guard_client(client, what="DynamoDB")
         return self._client
 
     def _call(self, operation: str, kinds: tuple[str, ...] = (), **kwargs: Any) -> dict[str, Any]:
@@ -163,7 +167,7 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
     Args:
         table_name: The table (``SESSION_TABLE_NAME``).
         client: A ready ``dynamodb`` client (tests, custom endpoints); otherwise one is created lazily.
-        boto3_session: The boto3 session to create the client from (default: a new one).
+        boto3_session: The boto3 session to create the client from (default: a new botocore session).
         boto_config: botocore ``Config`` merged over the defaults (standard retries, short timeouts).
         policy: Lifetimes, clock, redaction, idempotency window (``StorePolicy``).
         max_attempts: Optimistic-concurrency attempts before ``ConflictError``.
