@@ -6,7 +6,9 @@ template's environment and DynamoDB Local (started here); the first event really
 bare baseline is ``import boto3, pydantic`` in the same kind of interpreter, in the same run, interleaved. Each
 function is measured as Lambda runs it (``AWS_LAMBDA_INITIALIZATION_TYPE`` set: the runtime and its boto3 client are
 built during Init) and without that variable (everything built lazily in the first event), to show what moving the
-work into Init changes.
+work into Init changes. ``import lex_helper`` (lex-helper, the Lex V2 helper library, from
+``benchmarks/requirements.txt``, installed into the benchmark's build directory only) is timed in the same run as a
+reference for the Lex function's Init.
 
 Usage: ``python -m benchmarks.bench_cold [--runs N]`` (``scripts/bench.sh`` runs it).
 """
@@ -15,16 +17,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
-from benchmarks.coldstart import BUILD_DIR, REPO, build_layer, copy_function, heaviest_imports, median, run_fresh
+from benchmarks.coldstart import (
+    BUILD_DIR,
+    REPO,
+    build_bench_packages,
+    build_layer,
+    copy_function,
+    heaviest_imports,
+    median,
+    run_fresh,
+)
 from devtools.dynamodb_local import DynamoDBLocal, local_client
 from devtools.local import local_environment
 from devtools.template import create_session_table, function_spec
 
 TABLE = "bench-cold-sessions"
+LEX_HELPER = "`import lex_helper` (lex-helper 0.0.3, import only)"
 FUNCTIONS = {
     "LexFulfillmentFunction": ("lex_app", "lex_greeting"),
     "AgentChatFunction": ("chat_app", "chat_send_message"),
@@ -49,12 +63,20 @@ def main() -> None:
     args = parser.parse_args()
 
     layer = build_layer()
+    try:
+        packages: Path | None = build_bench_packages()
+    except RuntimeError as exc:
+        packages = None
+        print(f"(lex-helper row skipped: {str(exc).splitlines()[0]})", file=sys.stderr)
     server = DynamoDBLocal().start()
+    load_before = os.getloadavg()[0]
     try:
         create_session_table(local_client(server.endpoint_url), TABLE)
         targets: dict[str, tuple[str | None, str | None, dict[str, str], list[Any]]] = {
             "bare": (None, None, {}, [layer])
         }
+        if packages is not None:
+            targets[LEX_HELPER] = ("lex_helper", None, {}, [packages, layer])
         for function_id, (module, event_name) in FUNCTIONS.items():
             spec = function_spec(function_id, table_name=TABLE)
             code = copy_function(spec.code_dir, BUILD_DIR / function_id)
@@ -78,18 +100,28 @@ def main() -> None:
                 samples[name].append(run_fresh(module, first_event(event_name) if event_name else None, env, paths))
     finally:
         server.stop()
+    load = (load_before + os.getloadavg()[0]) / 2
 
     bare = median(samples["bare"], "total")
-    print(f"## cold start (fresh interpreter, median of {args.runs}, Python {sys.version.split()[0]})\n")
+    print(
+        f"## cold start (fresh interpreter, median of {args.runs}, interleaved, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} cores, load average ~{load:.1f})\n"
+    )
     print("| cold start | Init (import) | first invocation | Init + first | x bare `import boto3, pydantic` |")
     print("|---|---:|---:|---:|---:|")
-    print(f"| bare `import boto3, pydantic` | {bare:.0f} ms | - | {bare:.0f} ms | 1.0x |")
+    print(f"| bare `import boto3, pydantic` | {bare:.0f} ms | - | {bare:.0f} ms | 1.00x |")
     for name, runs in samples.items():
         if name == "bare":
             continue
         init, first, total = (median(runs, key) for key in ("init_ms", "first_ms", "total"))
         label = name.replace(" lazy", " (everything lazy, in the first event)")
-        print(f"| {label} | {init:.0f} ms | {first:.0f} ms | {total:.0f} ms | {total / bare:.1f}x |")
+        first_cell = "-" if name == LEX_HELPER else f"{first:.0f} ms"
+        print(f"| {label} | {init:.0f} ms | {first_cell} | {total:.0f} ms | {total / bare:.2f}x |")
+    if LEX_HELPER in samples:
+        lex_init = median(samples["LexFulfillmentFunction"], "init_ms")
+        helper = median(samples[LEX_HELPER], "init_ms")
+        ratio = lex_init / helper
+        print(f"\nLex function's Init (handler import + clients, as Lambda runs it) / {LEX_HELPER}: {ratio:.2f}x")
 
     for function_id, imports in breakdown.items():
         print(f"\nHeaviest direct imports of {function_id} during Init (-X importtime, cumulative):")

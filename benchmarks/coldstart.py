@@ -31,6 +31,9 @@ if sys.argv[1] == "-":
 import importlib
 module = importlib.import_module(sys.argv[1])
 t1 = time.perf_counter()
+if sys.argv[2] == "null":  # import only: a library, no event to handle
+    print(json.dumps({"init_ms": (t1 - t0) * 1000, "first_ms": 0.0}))
+    raise SystemExit
 
 
 class Context:  # what Lambda passes (the attributes Powertools and chatstate.deadline read)
@@ -85,6 +88,39 @@ def build_layer(dest: Path = BUILD_DIR / "SessionLayer") -> Path:
     return dest / "python"
 
 
+def build_bench_packages(dest: Path = BUILD_DIR / "packages") -> Path:
+    """``benchmarks/requirements.txt`` (libraries compared with, e.g. lex-helper) for this machine, compiled like
+    the layer; their own dependencies are not installed: they resolve to the layer's and the runtime's copies."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--no-compile",
+            "--target",
+            str(dest),
+            "-r",
+            str(REPO / "benchmarks" / "requirements.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark packages not installable:\n{out.stderr[-2000:]}")
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(dest)],
+        check=True,
+    )
+    return dest
+
+
 def copy_function(code_uri: Path, dest: Path) -> Path:
     """The function code as ``sam build`` copies it (no ``__pycache__``: Lambda's /var/task is read-only)."""
     if dest.exists():
@@ -96,7 +132,10 @@ def copy_function(code_uri: Path, dest: Path) -> Path:
 def run_fresh(
     module: str | None, event: Mapping[str, object] | None, env: Mapping[str, str], paths: Sequence[Path]
 ) -> dict[str, float]:
-    """Init (import) and first-invocation milliseconds of ``module`` in a new interpreter (``None``: bare import)."""
+    """Init (import) and first-invocation milliseconds of ``module`` in a new interpreter.
+
+    ``module=None``: the bare baseline; ``event=None``: import ``module`` only (a library).
+    """
     child_env = {
         **env,
         "PYTHONPATH": os.pathsep.join(str(p) for p in paths),
@@ -104,7 +143,7 @@ def run_fresh(
         "PATH": os.environ.get("PATH", ""),
     }
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, module or "-", json.dumps(event or {})],
+        [sys.executable, "-c", CHILD, module or "-", json.dumps(event)],
         env=child_env,
         capture_output=True,
         text=True,
