@@ -6,7 +6,9 @@ template's environment and DynamoDB Local (started here); the first event really
 bare baseline is ``import boto3, pydantic`` in the same kind of interpreter, in the same run, interleaved. Each
 function is measured as Lambda runs it (``AWS_LAMBDA_INITIALIZATION_TYPE`` set: the runtime and its boto3 client are
 built during Init) and without that variable (everything built lazily in the first event), to show what moving the
-work into Init changes. ``import lex_helper`` (lex-helper, the Lex V2 helper library, from
+work into Init changes, and beside a hand-built function doing the same work without chatstate
+(``benchmarks/floor``: the same client, requests, Powertools Logger/Metrics/resolver and a pydantic event model), the
+least this job costs. ``import lex_helper`` (lex-helper, the Lex V2 helper library, from
 ``benchmarks/requirements.txt``, installed into the benchmark's build directory only) is timed in the same run as a
 reference for the Lex function's Init.
 
@@ -38,11 +40,14 @@ from devtools.local import local_environment
 from devtools.template import create_session_table, function_spec
 
 TABLE = "bench-cold-sessions"
+FLOOR_DIR = REPO / "benchmarks" / "floor"
 LEX_HELPER = "`import lex_helper` (lex-helper 0.0.3, import only)"
 FUNCTIONS = {
     "LexFulfillmentFunction": ("lex_app", "lex_greeting"),
     "AgentChatFunction": ("chat_app", "chat_send_message"),
 }
+FLOORS = {"LexFulfillmentFunction": "floor_lex", "AgentChatFunction": "floor_chat"}
+"""Hand-built functions doing the same work without chatstate (``benchmarks/floor``): the least this job costs."""
 
 
 def first_event(name: str) -> dict[str, Any]:
@@ -82,12 +87,9 @@ def main() -> None:
             code = copy_function(spec.code_dir, BUILD_DIR / function_id)
             env = local_environment(spec, server.endpoint_url)
             targets[f"{function_id} lazy"] = (module, event_name, env, [code, layer])
-            targets[function_id] = (
-                module,
-                event_name,
-                {**env, "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"},
-                [code, layer],
-            )
+            lambda_env = {**env, "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"}
+            targets[function_id] = (module, event_name, lambda_env, [code, layer])
+            targets[f"{function_id} floor"] = (FLOORS[function_id], event_name, lambda_env, [FLOOR_DIR, layer])
         breakdown = {
             function_id: heaviest_imports(module, targets[function_id][2], targets[function_id][3])
             for function_id, (module, _) in FUNCTIONS.items()
@@ -114,7 +116,9 @@ def main() -> None:
         if name == "bare":
             continue
         init, first, total = (median(runs, key) for key in ("init_ms", "first_ms", "total"))
-        label = name.replace(" lazy", " (everything lazy, in the first event)")
+        label = name.replace(" lazy", " (everything lazy, in the first event)").replace(
+            " floor", ": floor, hand-built without chatstate (same requests, Powertools, pydantic)"
+        )
         first_cell = "-" if name == LEX_HELPER else f"{first:.0f} ms"
         print(f"| {label} | {init:.0f} ms | {first_cell} | {total:.0f} ms | {total / bare:.2f}x |")
     if LEX_HELPER in samples:
