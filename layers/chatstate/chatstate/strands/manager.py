@@ -763,7 +763,8 @@ class DynamoDBSessionManager(RepositorySessionManager, SessionRepository):
             return
         try:
             self._write_turn(self.session_id, agent.agent_id, log, messages, copy.deepcopy(snapshot))
-        except SessionConflict:
+        except (SessionConflict, SessionTooLarge):
             log.pending = []
+            log.stale = True  # the agent holds messages that will never be stored: reload it first
             raise
         log.pending = log.pending[len(messages) :]
