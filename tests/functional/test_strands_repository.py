@@ -31,14 +31,14 @@ def sample_session() -> Session:
 
 @pytest.fixture
 def sample_agent() -> SessionAgent:
-    return SessionAgent(
-        agent_id="test-agent-456", state={"key": "value"}, conversation_manager_state=NullConversationManager().get_state()
-    )
+    manager_state = NullConversationManager().get_state()
+    return SessionAgent(agent_id="test-agent-456", state={"key": "value"}, conversation_manager_state=manager_state)
 
 
 @pytest.fixture
 def sample_message() -> SessionMessage:
-    return SessionMessage.from_message(message={"role": "user", "content": [ContentBlock(text="test_message")]}, index=0)
+    message = {"role": "user", "content": [ContentBlock(text="test_message")]}
+    return SessionMessage.from_message(message=message, index=0)
 
 
 @pytest.fixture
@@ -137,13 +137,8 @@ def test_list_messages_all(with_agent, sample_session, sample_agent):
 def test_list_messages_with_pagination(with_agent, sample_session, sample_agent):
     _messages(with_agent, sample_session.session_id, sample_agent.agent_id, 10)
     assert len(with_agent.list_messages(sample_session.session_id, sample_agent.agent_id, limit=3)) == 3
-    assert [m.message_id for m in with_agent.list_messages(sample_session.session_id, sample_agent.agent_id, offset=5)] == [
-        5,
-        6,
-        7,
-        8,
-        9,
-    ]
+    tail = with_agent.list_messages(sample_session.session_id, sample_agent.agent_id, offset=5)
+    assert [m.message_id for m in tail] == [5, 6, 7, 8, 9]
     page = with_agent.list_messages(sample_session.session_id, sample_agent.agent_id, limit=2, offset=3)
     assert [m.message_id for m in page] == [3, 4]
 
@@ -287,4 +282,6 @@ def test_actors_never_see_each_other(table, sample_session, sample_agent):
 def test_every_item_has_a_ttl_in_the_strands_key_space(with_agent, table, sample_session, sample_agent, sample_message):
     with_agent.create_message(sample_session.session_id, sample_agent.agent_id, sample_message)
     stored = table.items()
-    assert stored and all(i["pk"]["S"].startswith("S") and "expires_at" in i for i in stored)
+    assert stored
+    assert all(i["pk"]["S"].startswith("S") for i in stored)
+    assert all("expires_at" in i for i in stored)
