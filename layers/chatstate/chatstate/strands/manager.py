@@ -617,6 +617,11 @@ class DynamoDBSessionManager(RepositorySessionManager, SessionRepository):
         self._multi_versions[(session_id, multi_agent.id)] = version + 1
 
     # -- the session manager ------------------------------------------------------------------------
+    def message_count(self, agent_id: str = "default") -> int:
+        """How many messages the session holds for ``agent_id``, as far as this manager has read or written them."""
+        log = self._logs.get((self.session_id, agent_id))
+        return (log.next_id + len(log.pending)) if log else 0
+
     def register_hooks(self, registry: HookRegistry, **kwargs: Any) -> None:
         """Restore on init, collect messages during an invocation, store them with the agent when it completes."""
         registry.add_callback(AgentInitializedEvent, lambda event: self.initialize(event.agent))
