@@ -21,9 +21,9 @@ pytestmark = pytest.mark.integration
 
 
 def invoke(event: str, endpoint: str, table: str) -> dict[str, Any]:
+    cli = [sys.executable, "-m", "devtools.cli", "--endpoint", endpoint, "--table", table]
     done = subprocess.run(
-        [sys.executable, "-m", "devtools.cli", "--endpoint", endpoint, "--table", table, "invoke"]
-        + ["StrandsAgentFunction", "-e", f"events/{event}.json"],
+        [*cli, "invoke", "StrandsAgentFunction", "-e", f"events/{event}.json"],
         cwd=REPO_ROOT,
         env={**os.environ, "PYTHONPATH": "layers/chatstate:."},
         capture_output=True,
