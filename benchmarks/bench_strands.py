@@ -351,10 +351,20 @@ def invocation_costs(backend: Backend) -> list[dict[str, Any]]:
         whole: agent_for(backend, whole, conversation_manager=unbounded()),
     }
     held = 0
+    whole_failed: str | None = None
+
+    def grow_whole(tag: str) -> None:
+        nonlocal whole_failed
+        if whole_failed is None:
+            try:
+                writers[whole](prompt(tag))
+            except Exception as exc:  # a backend that cannot hold the whole history: reported, not fatal
+                whole_failed = f"fails: {type(exc).__name__}"
+
     for size in HISTORY_SIZES:
         while held < size:
-            for writer in writers.values():
-                writer(prompt(f"p{held}"))
+            writers[windowed](prompt(f"p{held}"))
+            grow_whole(f"p{held}")
             held += 2
         backend.meter.take()
         fresh = agent_for(backend, windowed)
@@ -364,10 +374,13 @@ def invocation_costs(backend: Backend) -> list[dict[str, Any]]:
         fresh(prompt("tool"))
         with_tool = backend.meter.take()
         writers[windowed] = fresh
-        writers[whole] = agent_for(backend, whole, conversation_manager=unbounded())
-        full = backend.meter.take()
-        writers[whole](prompt("plain"))  # the same two invocations: both sessions keep the same length
-        writers[whole](prompt("tool"))
+        full: dict[str, Any] = {"failed": whole_failed}
+        if whole_failed is None:
+            writers[whole] = agent_for(backend, whole, conversation_manager=unbounded())
+            full = backend.meter.take()
+        grow_whole("plain")  # the same two invocations: both sessions keep the same length
+        grow_whole("tool")
+        backend.meter.take()
         held += 6
         rows.append({"history": size, "restore": restore, "plain": plain, "tool": with_tool, "whole": full})
     return rows
@@ -479,7 +492,11 @@ def report(results: list[tuple[Backend, list[dict[str, Any]], list[tuple[str, di
     ]
     for backend, rows, _ in results:
         cells = [
-            f"{r['whole']['requests']} ({r['whole']['rcu']:g} RCU)" if backend.units else str(r["whole"]["requests"])
+            r["whole"]["failed"]
+            if r["whole"].get("failed")
+            else f"{r['whole']['requests']} ({r['whole']['rcu']:g} RCU)"
+            if backend.units
+            else str(r["whole"]["requests"])
             for r in rows
         ]
         lines.append(f"| {backend.name} | " + " | ".join(cells) + " |")

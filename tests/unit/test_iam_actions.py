@@ -139,11 +139,11 @@ def test_strands_function_grant_is_exactly_what_its_invocations_call(recorded, m
     from datetime import timedelta
 
     from chatstate.models import utc_now
-    from chatstate.strands import manager as strands_manager
+    from chatstate.strands import repository as strands_repository
 
     _, actions = recorded
     clock = {"now": utc_now()}
-    monkeypatch.setattr(strands_manager, "utc_now", lambda: clock["now"])
+    monkeypatch.setattr(strands_repository, "utc_now", lambda: clock["now"])
     monkeypatch.setenv("SESSION_TTL_SECONDS", "600")
     strands_app.reset()
     strands_app.configure(client=recorded[0].client)

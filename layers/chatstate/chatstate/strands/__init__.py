@@ -9,19 +9,30 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from chatstate.strands.manager import (
-        DynamoDBSessionManager,
+    from chatstate.strands.manager import DynamoDBSessionManager
+    from chatstate.strands.repository import (
+        DynamoDBSessionRepository,
         SessionConflict,
         SessionStoreError,
         SessionTooLarge,
     )
 
-__all__ = ["DynamoDBSessionManager", "SessionConflict", "SessionStoreError", "SessionTooLarge"]
+__all__ = [
+    "DynamoDBSessionManager",
+    "DynamoDBSessionRepository",
+    "SessionConflict",
+    "SessionStoreError",
+    "SessionTooLarge",
+]
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
+    if name == "DynamoDBSessionManager":
         from chatstate.strands import manager
 
-        return getattr(manager, name)
+        return manager.DynamoDBSessionManager
+    if name in __all__:
+        from chatstate.strands import repository
+
+        return getattr(repository, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
