@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 from strands import Agent, tool
@@ -254,3 +255,47 @@ def test_strands_sessions_and_chat_sessions_never_meet(table):
     agent("strands message")
     assert [m.content for m in store.load(ref).recent] == ["chat message"]
     assert texts(agent_on(table)) == ["strands message", "you said: strands message"]
+
+
+def test_a_bare_repository_session_manager_never_overwrites(table):
+    from strands.session.repository_session_manager import RepositorySessionManager
+
+    from chatstate.strands import DynamoDBSessionRepository
+
+    def bare() -> Agent:
+        repository = DynamoDBSessionRepository(table_name=table.name, client=table.client, ttl_seconds=TTL)
+        return Agent(
+            model=ScriptedModel(echo),
+            session_manager=RepositorySessionManager("s-bare", repository),
+            callback_handler=None,
+        )
+
+    first, second = bare(), bare()
+    first("from the first")
+    with pytest.raises(SessionConflict):
+        second("from the second")
+    stored = table.manager("s-bare").list_messages("s-bare", "default")
+    assert [m.message["content"][0]["text"] for m in stored] == ["from the first", "you said: from the first"]
+    assert texts(bare()) == ["from the first", "you said: from the first"]
+
+
+def test_redacting_the_latest_stored_message(table):
+    manager = table.manager()
+    agent = agent_on(table, manager=manager)
+    agent("my card is 4111 1111 1111 1111")
+    manager.redact_latest_message({"role": "assistant", "content": [{"text": "[redacted]"}]}, agent)
+    assert texts(agent_on(table))[-1] == "[redacted]"
+    stored = table.manager().list_messages("s-1", "default")
+    assert stored[-1].message["content"][0]["text"].startswith("you said:")  # the original is kept beside it
+
+
+def test_importing_the_integration_does_not_import_strands():
+    import subprocess
+    import sys
+
+    code = "import sys, chatstate.strands; assert 'strands' not in sys.modules, 'strands imported'"
+    layer = str(Path(__file__).resolve().parents[2] / "layers" / "chatstate")
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, env={"PYTHONPATH": layer}
+    )
+    assert done.returncode == 0, done.stderr
