@@ -53,6 +53,7 @@ class StrandsTable:
     name: str
     clock: Clock
     requests: Requests
+    backend: str = "moto"
 
     def manager(self, session_id: str = "s-1", **kwargs: Any) -> Any:
         from chatstate.strands import DynamoDBSessionManager
@@ -76,6 +77,6 @@ def strands_table_fixture() -> Callable[..., StrandsTable]:
         create_session_table(client, name)
         requests = Requests()
         requests.attach(client)
-        return StrandsTable(client, name, Clock(), requests)
+        return StrandsTable(client, name, Clock(), requests, request.param)
 
     return table

@@ -57,9 +57,16 @@ class ScriptedModel(Model):
             yield event
 
 
+REDACT_USER = "redact_user"
+"""Key of a scripted message that plays a guardrail: the user's prompt is replaced by its value."""
+
+
 def _events(message: Message) -> Iterable[dict[str, Any]]:
     stop = "end_turn"
     yield {"messageStart": {"role": "assistant"}}
+    if REDACT_USER in message:
+        yield {"redactContent": {"redactUserContentMessage": message[REDACT_USER]}}  # type: ignore[typeddict-item]
+        stop = "guardrail_intervened"
     for block in message["content"]:
         if "text" in block:
             yield {"contentBlockStart": {"start": {}}}
@@ -77,6 +84,11 @@ def _events(message: Message) -> Iterable[dict[str, Any]]:
 def text(reply: str) -> Message:
     """An assistant message with one text block."""
     return {"role": "assistant", "content": [{"text": reply}]}
+
+
+def guardrail(user_replacement: str, reply: str) -> Message:
+    """An assistant message that blocks the prompt: the stored prompt becomes ``user_replacement``."""
+    return {"role": "assistant", "content": [{"text": reply}], REDACT_USER: user_replacement}  # type: ignore[typeddict-unknown-key]
 
 
 def tool_call(name: str, tool_input: dict[str, Any], tool_use_id: str) -> Message:
