@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from strands.types.content import Message, Messages
+from strands.types.tools import ToolResult
 
 from chatstate.strands.scripted import ScriptedModel, text, tool_call
 
@@ -30,14 +30,14 @@ def _last_user_text(messages: Messages) -> str:
     return ""
 
 
-def _tool_result(messages: Messages) -> dict[str, Any] | None:
+def _tool_result(messages: Messages) -> ToolResult | None:
     for block in messages[-1]["content"]:
         if "toolResult" in block:
             return block["toolResult"]
     return None
 
 
-def _summary(result: dict[str, Any]) -> str:
+def _summary(result: ToolResult) -> str:
     parts = []
     for block in result.get("content", []):
         if "text" in block:

@@ -6,9 +6,10 @@ session holds, tool calls included). An error is *returned* as ``{"error": {"cod
 "status": int}`` (plus ``"retry_after_seconds"`` when a retry may succeed); only bugs raise.
 
 Each invocation builds an ``Agent`` on a ``chatstate.strands.DynamoDBSessionManager``: one Query
-restores it, one conditional PutItem stores the turn. The model (Bedrock when ``BEDROCK_MODEL_ID`` is
-set, else the offline script) and the DynamoDB client are built once per execution environment
-(``get_runtime``); tests inject them with ``configure(...)`` and undo it with ``reset()``.
+restores it, one conditional PutItem stores the turn. The composition root, ``StrandsDependencies``
+(``dependencies()``), holds the settings, the table and its DynamoDB client and the model (Bedrock when
+``BEDROCK_MODEL_ID`` is set, else the offline script), built during Lambda's Init; tests replace parts
+with ``configure(...)`` (``configure()`` alone rebuilds everything from the environment).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -24,14 +25,15 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chatstate.deadline import Deadline, within
+from chatstate.environment import Dependencies, in_lambda, prepare_clients
 from chatstate.exceptions import ConfigError, DeadlineExceeded
 from chatstate.logsafe import error_fields, safe_id, validation_summary
 from chatstate.models import ActorId, SessionId
-from chatstate.runtime import in_lambda, prepare_clients
 
 if TYPE_CHECKING:
     from strands.models import Model
 
+    from chatstate.settings import Settings
     from chatstate.store.dynamodb import DynamoDBTable
 
 logger = Logger()
@@ -54,22 +56,15 @@ class InvokePayload(BaseModel):
     actor_id: ActorId
 
 
-# -- wiring (once per execution environment) -----------------------------------------------------------
-@dataclass
-class Runtime:
-    """What every invocation shares: the table (and its client), the model, the session TTL."""
-
-    table: DynamoDBTable
-    model: Model
-    ttl_seconds: int
-    system_prompt: str
+# -- the composition root (once per execution environment) --------------------------------------------
+def quiet_strands_logs() -> None:
+    """Cap the Strands SDK's loggers at INFO: at DEBUG they log tool inputs and model output (user data)."""
+    strands_logger = logging.getLogger("strands")
+    if strands_logger.level < logging.INFO:  # NOTSET (inherits the root's level) or DEBUG
+        strands_logger.setLevel(max(logging.INFO, strands_logger.getEffectiveLevel()))
 
 
-_lock = threading.RLock()
-_runtime: Runtime | None = None
-
-
-def _bedrock_model(model_id: str) -> Model:
+def bedrock_model(model_id: str) -> Model:
     """Bedrock through Converse (``bedrock:InvokeModel``), its client bounded by the invocation's budget."""
     from botocore.config import Config
     from strands.models import BedrockModel
@@ -82,57 +77,60 @@ def _bedrock_model(model_id: str) -> Model:
     return model
 
 
-def quiet_strands_logs() -> None:
-    """Cap the Strands SDK's loggers at INFO: at DEBUG they log tool inputs and model output (user data)."""
-    strands_logger = logging.getLogger("strands")
-    if strands_logger.level < logging.INFO:  # NOTSET (inherits the root's level) or DEBUG
-        strands_logger.setLevel(max(logging.INFO, strands_logger.getEffectiveLevel()))
+class StrandsDependencies(Dependencies):
+    """Every part built on first use, from the environment unless given."""
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The function's validated environment."""
+        from chatstate.settings import Settings
+
+        return Settings.from_env()
+
+    @cached_property
+    def table(self) -> DynamoDBTable:
+        """The session table and its DynamoDB client (created on first use, bounded by the invocation's budget)."""
+        from chatstate.store.dynamodb import DynamoDBTable
+
+        return DynamoDBTable(self.settings.table_name)
+
+    @cached_property
+    def model(self) -> Model:
+        """Bedrock when ``BEDROCK_MODEL_ID`` is set, otherwise the offline script."""
+        if self.settings.bedrock_model_id:
+            return bedrock_model(self.settings.bedrock_model_id)
+        from offline_model import offline_model
+
+        return offline_model()
+
+    @cached_property
+    def system_prompt(self) -> str:
+        """``CHAT_SYSTEM_PROMPT``, or the travel assistant's."""
+        return self.settings.system_prompt or SYSTEM_PROMPT
 
 
-def configure(*, model: Model | None = None, client: Any | None = None) -> Runtime:
-    """Build the runtime from settings; ``model``/``client`` replace the configured ones (tests, local runs)."""
-    global _runtime
-    quiet_strands_logs()
-    from chatstate.settings import get_settings
-    from chatstate.store.dynamodb import DynamoDBTable
-
-    settings = get_settings()
-    if model is None:
-        if settings.bedrock_model_id:
-            model = _bedrock_model(settings.bedrock_model_id)
-        else:
-            from offline_model import offline_model
-
-            model = offline_model()
-    runtime = Runtime(
-        table=DynamoDBTable(settings.table_name, client=client),
-        model=model,
-        ttl_seconds=settings.ttl_seconds,
-        system_prompt=settings.system_prompt or SYSTEM_PROMPT,
-    )
-    with _lock:
-        _runtime = runtime
-    return runtime
+_lock = threading.Lock()
+_dependencies: StrandsDependencies | None = None
 
 
-def get_runtime() -> Runtime:
-    """The runtime of this execution environment, built on first use."""
-    if _runtime is None:
+def dependencies() -> StrandsDependencies:
+    """This execution environment's dependencies (created once; each part is built on first use)."""
+    global _dependencies
+    if _dependencies is None:
         with _lock:
-            if _runtime is None:
-                configure()
-    assert _runtime is not None
-    return _runtime
+            if _dependencies is None:
+                quiet_strands_logs()
+                _dependencies = StrandsDependencies()
+    return _dependencies
 
 
-def reset() -> None:
-    """Forget the runtime and the cached settings."""
-    global _runtime
-    from chatstate.settings import get_settings
-
+def configure(**parts: Any) -> StrandsDependencies:
+    """Start over with fresh dependencies; ``parts`` (``table=``, ``model=``, ``settings=``...) replace built ones."""
+    global _dependencies
+    quiet_strands_logs()
     with _lock:
-        _runtime = None
-    get_settings.cache_clear()
+        _dependencies = StrandsDependencies(**parts)
+    return _dependencies
 
 
 # -- one invocation ------------------------------------------------------------------------------------
@@ -143,18 +141,18 @@ def run(payload: InvokePayload) -> dict[str, Any]:
 
     from chatstate.strands import DynamoDBSessionManager
 
-    runtime = get_runtime()
+    parts = dependencies()
     manager = DynamoDBSessionManager(
         payload.session_id,
-        table_name=runtime.table.table_name,
+        table_name=parts.table.table_name,
         actor_id=payload.actor_id,
-        ttl_seconds=runtime.ttl_seconds,
-        client=runtime.table.client,
+        ttl_seconds=parts.settings.ttl_seconds,
+        client=parts.table.client,
     )
     agent = Agent(
-        model=runtime.model,
+        model=parts.model,
         tools=TOOLS,
-        system_prompt=runtime.system_prompt,
+        system_prompt=parts.system_prompt,
         session_manager=manager,
         callback_handler=None,
         retry_strategy=None,  # botocore's retries, bounded by the invocation's budget, are the only ones
@@ -232,14 +230,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def prepare() -> None:
-    """Import Strands and build the runtime and its clients during Lambda's Init (best effort)."""
+    """Import Strands and build the dependencies and their clients during Lambda's Init (best effort)."""
     try:
         import strands  # noqa: F401 - the import is most of the cold start
 
-        runtime = get_runtime()
-        prepare_clients(runtime.table)
+        parts = dependencies()
+        prepare_clients(parts.table)
+        parts.model  # noqa: B018 - built now: a Bedrock client, or the script
     except Exception as exc:
-        logger.error("init: runtime not prepared; the first invocation will build it", extra=error_fields(exc))
+        logger.error("init: dependencies not prepared; the first invocation will build them", extra=error_fields(exc))
 
 
 if in_lambda():

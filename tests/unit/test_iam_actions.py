@@ -17,11 +17,8 @@ import lex_app
 import pytest
 import strands_app
 
-from chatstate import runtime as chatstate_runtime
 from chatstate.chat import EchoMemoryResponder
 from chatstate.identity import TOKEN_REQUEST_ATTRIBUTE
-from chatstate.profile.dynamodb import DynamoDBProfileStore
-from chatstate.profile.wiring import set_profile_store
 from chatstate.store.dynamodb import DynamoDBSessionStore
 from chatstate.store.port import StorePolicy
 from devtools.template import create_session_table, load_template
@@ -75,19 +72,16 @@ def recorded(moto_dynamodb, monkeypatch) -> Iterator[tuple[DynamoDBSessionStore,
         actions.update(iam_actions(model.name, params))
 
     moto_dynamodb.meta.events.register("before-parameter-build.dynamodb.*", record)
-    set_profile_store(DynamoDBProfileStore(TABLE, client=moto_dynamodb))
     with served_jwks() as (jwks_url, _):
         monkeypatch.setenv("TOKEN_ISSUER", ISSUER)
         monkeypatch.setenv("TOKEN_AUDIENCE", CLIENT_ID)
         monkeypatch.setenv("TOKEN_JWKS_URL", jwks_url)
         yield DynamoDBSessionStore(TABLE, client=moto_dynamodb, policy=StorePolicy(ttl_seconds=600)), actions
-    set_profile_store(None)
 
 
 def test_lex_function_grant_is_exactly_what_a_conversation_calls(recorded):
     store, actions = recorded
-    chatstate_runtime.set_store(store)
-    lex_app.get_runtime.cache_clear()
+    lex_app.configure(store=store)
     try:
         for path in sorted(EVENTS.glob("lex_*.json")):
             assert_valid(lex_app.lambda_handler(load_event(path.stem), lex_context()))
@@ -104,8 +98,7 @@ def test_lex_function_grant_is_exactly_what_a_conversation_calls(recorded):
                 event["sessionState"]["intent"]["slots"]["Language"]["value"]["interpretedValue"] = "de"
             assert_valid(lex_app.lambda_handler(event, lex_context()))
     finally:
-        lex_app.get_runtime.cache_clear()
-        chatstate_runtime.reset()
+        lex_app.configure()
     assert actions == granted("LexFulfillmentFunction")
 
 
@@ -131,7 +124,7 @@ def test_chat_function_grant_is_exactly_what_its_routes_call(recorded):
         assert call(http_event("PATCH", "/profile", body={"name": "Ana"})).status == 200
         assert call(http_event("GET", "/profile")).body == {"profile": {"name": "Ana"}}
     finally:
-        chat_app.reset()
+        chat_app.configure()
     assert actions == granted("AgentChatFunction")
 
 
@@ -145,8 +138,7 @@ def test_strands_function_grant_is_exactly_what_its_invocations_call(recorded, m
     clock = {"now": utc_now()}
     monkeypatch.setattr(strands_repository, "utc_now", lambda: clock["now"])
     monkeypatch.setenv("SESSION_TTL_SECONDS", "600")
-    strands_app.reset()
-    strands_app.configure(client=recorded[0].client)
+    strands_app.configure(table=recorded[0])  # the store is a DynamoDBTable: the same table and recorded client
     context = chat_context()
 
     def ask(prompt: str, session_id: str = "trip-1") -> dict[str, Any]:
@@ -163,5 +155,5 @@ def test_strands_function_grant_is_exactly_what_its_invocations_call(recorded, m
         clock["now"] += timedelta(seconds=700)  # the turns expired, the session record not yet: it is read back
         ask("hello again")
     finally:
-        strands_app.reset()
+        strands_app.configure()
     assert actions == granted("StrandsAgentFunction")

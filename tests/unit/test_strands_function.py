@@ -13,6 +13,7 @@ import strands_app
 from strands.types.exceptions import ModelThrottledException
 
 from chatstate.logsafe import quiet_wire_logs
+from chatstate.store.dynamodb import DynamoDBTable
 from chatstate.strands import DynamoDBSessionManager
 from chatstate.strands.scripted import ScriptedModel, text
 from devtools.template import create_session_table
@@ -33,10 +34,9 @@ def client(moto_dynamodb, monkeypatch) -> Iterator[Any]:
     create_session_table(moto_dynamodb, TABLE)
     monkeypatch.setenv("SESSION_TABLE_NAME", TABLE)
     monkeypatch.delenv("BEDROCK_MODEL_ID", raising=False)
-    strands_app.reset()
-    strands_app.configure(client=moto_dynamodb)
+    strands_app.configure(table=DynamoDBTable(TABLE, client=moto_dynamodb))
     yield moto_dynamodb
-    strands_app.reset()
+    strands_app.configure()
 
 
 def handle(payload: dict[str, Any]) -> dict[str, Any]:
@@ -92,11 +92,11 @@ def test_a_concurrent_invocation_is_a_returned_409_and_the_retry_succeeds(client
     def run_with_a_concurrent_turn(payload):
         def concurrent(messages):
             other = {"prompt": "meanwhile", "session_id": "s-1", "actor_id": "ana"}
-            strands_app.configure(client=client)
+            strands_app.configure(table=DynamoDBTable(TABLE, client=client))
             real_run(strands_app.InvokePayload.model_validate(other))
             return text("late answer")
 
-        strands_app.configure(model=ScriptedModel(concurrent), client=client)
+        strands_app.configure(model=ScriptedModel(concurrent), table=DynamoDBTable(TABLE, client=client))
         return real_run(payload)
 
     monkeypatch.setattr(strands_app, "run", run_with_a_concurrent_turn)
@@ -104,7 +104,7 @@ def test_a_concurrent_invocation_is_a_returned_409_and_the_retry_succeeds(client
     assert answer["status"] == 409
     assert answer["error"]["code"] == "conflict"
     monkeypatch.setattr(strands_app, "run", real_run)
-    strands_app.configure(client=client)
+    strands_app.configure(table=DynamoDBTable(TABLE, client=client))
     assert handle({"prompt": "mine", "session_id": "s-1", "actor_id": "ana"})["message_count"] == 6
 
 
@@ -112,7 +112,7 @@ def test_a_throttled_model_is_a_returned_503(client):
     def throttled(messages):
         raise ModelThrottledException("slow down")
 
-    strands_app.configure(model=ScriptedModel(throttled), client=client)
+    strands_app.configure(model=ScriptedModel(throttled), table=DynamoDBTable(TABLE, client=client))
     answer = handle({"prompt": "hello", "session_id": "s-2", "actor_id": "ana"})
     assert answer["status"] == 503
     assert answer["retry_after_seconds"] >= 1
@@ -134,8 +134,8 @@ def test_the_runtime_builds_itself_from_the_environment(moto_dynamodb, monkeypat
     create_session_table(moto_dynamodb, TABLE)
     monkeypatch.setenv("SESSION_TABLE_NAME", TABLE)
     monkeypatch.delenv("BEDROCK_MODEL_ID", raising=False)
-    strands_app.reset()
+    strands_app.configure()
     try:
         assert handle({"prompt": "hello", "session_id": "s-9", "actor_id": "ana"})["message_count"] == 2
     finally:
-        strands_app.reset()
+        strands_app.configure()

@@ -6,33 +6,15 @@ them adds ``strands-agents`` to its own requirements.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from chatstate._exports import lazy_exports
 
+TYPE_CHECKING = False  # type checkers read the block below; at run time it names the exports (chatstate._exports)
 if TYPE_CHECKING:
-    from chatstate.strands.manager import DynamoDBSessionManager
-    from chatstate.strands.repository import (
-        DynamoDBSessionRepository,
-        SessionConflict,
-        SessionStoreError,
-        SessionTooLarge,
-    )
+    from chatstate.strands.manager import DynamoDBSessionManager as DynamoDBSessionManager
+    from chatstate.strands.repository import DynamoDBSessionRepository as DynamoDBSessionRepository
+    from chatstate.strands.repository import SessionConflict as SessionConflict
+    from chatstate.strands.repository import SessionStoreError as SessionStoreError
+    from chatstate.strands.repository import SessionTooLarge as SessionTooLarge
+    from chatstate.strands.scripted import ScriptedModel as ScriptedModel
 
-__all__ = [
-    "DynamoDBSessionManager",
-    "DynamoDBSessionRepository",
-    "SessionConflict",
-    "SessionStoreError",
-    "SessionTooLarge",
-]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "DynamoDBSessionManager":
-        from chatstate.strands import manager
-
-        return manager.DynamoDBSessionManager
-    if name in __all__:
-        from chatstate.strands import repository
-
-        return getattr(repository, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

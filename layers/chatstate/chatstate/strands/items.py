@@ -146,7 +146,8 @@ def document_item(pk: str, sk: str, document: dict[str, Any], expires_at: int, v
 
 def item_document(item: Item) -> dict[str, Any]:
     """The JSON document of a session or multi-agent item."""
-    return json.loads(item["d"]["S"])
+    document: dict[str, Any] = json.loads(item["d"]["S"])
+    return document
 
 
 def item_version(item: Item) -> int:

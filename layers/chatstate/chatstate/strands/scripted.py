@@ -9,12 +9,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from strands.models import Model
 from strands.types.content import Message, Messages
 
-Script = Sequence[Message] | Callable[[Messages], Message]
+
+@dataclass(frozen=True)
+class Guardrail:
+    """A scripted guardrail intervention: the user's prompt is stored as ``user_replacement``, ``reply`` answers."""
+
+    user_replacement: str
+    reply: Message
+
+
+Step = Message | Guardrail
+"""One scripted model turn: an assistant message, or a guardrail intervention."""
+Script = Sequence[Step] | Callable[[Messages], Step]
 
 
 class ScriptedModel(Model):
@@ -41,7 +53,7 @@ class ScriptedModel(Model):
         raise NotImplementedError("ScriptedModel does not produce structured output")
         yield {}  # pragma: no cover
 
-    def _next(self, messages: Messages) -> Message:
+    def _next(self, messages: Messages) -> Step:
         if callable(self._script):
             return self._script(messages)
         if self._played >= len(self._script):
@@ -57,16 +69,14 @@ class ScriptedModel(Model):
             yield event
 
 
-REDACT_USER = "redact_user"
-"""Key of a scripted message that plays a guardrail: the user's prompt is replaced by its value."""
-
-
-def _events(message: Message) -> Iterable[dict[str, Any]]:
+def _events(step: Step) -> Iterable[dict[str, Any]]:
     stop = "end_turn"
     yield {"messageStart": {"role": "assistant"}}
-    if REDACT_USER in message:
-        yield {"redactContent": {"redactUserContentMessage": message[REDACT_USER]}}  # type: ignore[typeddict-item]
-        stop = "guardrail_intervened"
+    if isinstance(step, Guardrail):
+        yield {"redactContent": {"redactUserContentMessage": step.user_replacement}}
+        stop, message = "guardrail_intervened", step.reply
+    else:
+        message = step
     for block in message["content"]:
         if "text" in block:
             yield {"contentBlockStart": {"start": {}}}
@@ -86,9 +96,9 @@ def text(reply: str) -> Message:
     return {"role": "assistant", "content": [{"text": reply}]}
 
 
-def guardrail(user_replacement: str, reply: str) -> Message:
-    """An assistant message that blocks the prompt: the stored prompt becomes ``user_replacement``."""
-    return {"role": "assistant", "content": [{"text": reply}], REDACT_USER: user_replacement}  # type: ignore[typeddict-unknown-key]
+def guardrail(user_replacement: str, reply: str) -> Guardrail:
+    """A guardrail that blocks the prompt: the stored prompt becomes ``user_replacement``, the answer ``reply``."""
+    return Guardrail(user_replacement, text(reply))
 
 
 def tool_call(name: str, tool_input: dict[str, Any], tool_use_id: str) -> Message:
