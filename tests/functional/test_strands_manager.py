@@ -311,3 +311,26 @@ def test_a_guardrail_redaction_is_stored_and_the_original_prompt_never_is(table)
     assert stored[0].to_message()["content"][0]["text"] == "[blocked prompt]"
     assert not any("4111" in json.dumps(m.to_dict()) for m in stored)
     assert texts(agent_on(table))[0] == "[blocked prompt]"
+
+
+@tool(context=True)
+def book(flight: str, tool_context) -> str:
+    """Book a flight once a human approved it."""
+    approved = tool_context.interrupt("approval", reason=f"book {flight}?")
+    return f"booked {flight}" if approved == "yes" else "not booked"
+
+
+def test_an_interrupted_tool_turn_resumes_in_a_new_process(table):
+    script = [tool_call("book", {"flight": "LH1"}, "t-7"), text("LH1 is booked.")]
+    first = Agent(model=ScriptedModel(script), tools=[book], session_manager=table.manager(), callback_handler=None)
+    result = first("book LH1")
+    assert result.stop_reason == "interrupt"
+    (pending,) = result.interrupts
+
+    resumed = Agent(
+        model=ScriptedModel(script[1:]), tools=[book], session_manager=table.manager(), callback_handler=None
+    )
+    answer = resumed([{"interruptResponse": {"interruptId": pending.id, "response": "yes"}}])
+    assert str(answer).strip() == "LH1 is booked."
+    results = [b["toolResult"] for m in agent_on(table).messages for b in m["content"] if "toolResult" in b]
+    assert [r["content"][0]["text"] for r in results] == ["booked LH1"]

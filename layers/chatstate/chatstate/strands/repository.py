@@ -12,6 +12,7 @@ Item layout: ``chatstate.strands.items``. ``DynamoDBSessionManager`` adds Strand
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -314,9 +315,7 @@ class DynamoDBSessionRepository(SessionRepository):
                     return turns, newest
                 try:
                     turns.append(items.item_to_turn(item))
-                except (KeyError, ValueError, TypeError) as exc:
-                    raise SessionStoreError("corrupt session item") from exc
-                except Exception as exc:  # zlib.error
+                except (KeyError, ValueError, TypeError, zlib.error) as exc:
                     raise SessionStoreError("corrupt session item") from exc
             start = page.get("LastEvaluatedKey")
             if not start or enough(turns):
