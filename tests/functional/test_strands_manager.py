@@ -334,3 +334,22 @@ def test_an_interrupted_tool_turn_resumes_in_a_new_process(table):
     assert str(answer).strip() == "LH1 is booked."
     results = [b["toolResult"] for m in agent_on(table).messages for b in m["content"] if "toolResult" in b]
     assert [r["content"][0]["text"] for r in results] == ["booked LH1"]
+
+
+def test_a_graphs_state_is_stored_and_read_back(table):
+    import warnings
+
+    from strands.multiagent import GraphBuilder
+
+    builder = GraphBuilder()
+    builder.add_node(Agent(name="plan", model=ScriptedModel([text("plan ok")]), callback_handler=None), "plan")
+    builder.add_node(Agent(name="write", model=ScriptedModel([text("written")]), callback_handler=None), "write")
+    builder.add_edge("plan", "write")
+    builder.set_session_manager(table.manager("s-graph"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no execution limit set: irrelevant here
+        graph = builder.build()
+    graph("go")
+    state = table.manager("s-graph").read_multi_agent("s-graph", graph.id)
+    assert state["status"] == "completed"
+    assert state["execution_order"] == ["plan", "write"]

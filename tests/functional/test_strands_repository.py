@@ -285,3 +285,14 @@ def test_every_item_has_a_ttl_in_the_strands_key_space(with_agent, table, sample
     assert stored
     assert all(i["pk"]["S"].startswith("S") for i in stored)
     assert all("expires_at" in i for i in stored)
+
+
+def test_a_corrupt_item_is_a_session_exception(table, sample_session):
+    repo = table.manager("test")
+    repo.create_session(sample_session)
+    key = {"pk": {"S": f"S7:default{sample_session.session_id}"}, "sk": {"S": "~"}}
+    table.client.update_item(
+        TableName=table.name, Key=key, UpdateExpression="SET d = :d", ExpressionAttributeValues={":d": {"S": "{"}}
+    )
+    with pytest.raises(SessionException):
+        repo.read_session(sample_session.session_id)

@@ -209,7 +209,15 @@ class DynamoDBSessionRepository(SessionRepository):
     def read_session(self, session_id: str, **kwargs: Any) -> Session | None:
         """The session, or ``None`` if absent or expired."""
         item = self._get(self._pk(session_id), items.SESSION_SK)
-        return Session.from_dict(items.item_document(item)) if item else None
+        return Session.from_dict(self._document(item)) if item else None
+
+    @staticmethod
+    def _document(item: items.Item) -> dict[str, Any]:
+        """The JSON document of a session or multi-agent item (``SessionStoreError`` if corrupt)."""
+        try:
+            return items.item_document(item)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise SessionStoreError("corrupt session item") from exc
 
     def delete_session(self, session_id: str, **kwargs: Any) -> None:
         """Delete a session and everything in it; ``SessionException`` if there is none."""
@@ -262,7 +270,7 @@ class DynamoDBSessionRepository(SessionRepository):
             item = self._get(pk, items.SESSION_SK)
             if item is None:  # deleted in between: try once more
                 return self._ensure_session(session_id)
-            return Session.from_dict(items.item_document(item)), items.item_expiry(item)
+            return Session.from_dict(self._document(item)), items.item_expiry(item)
 
     def _touch_session(self, session_id: str, log: _AgentLog, now: datetime) -> None:
         """Push the session record's TTL forward when less than one TTL is left (once per half TTL)."""
@@ -544,7 +552,7 @@ class DynamoDBSessionRepository(SessionRepository):
         if item is None:
             return None
         self._multi_versions[(session_id, multi_agent_id)] = items.item_version(item)
-        return items.item_document(item)
+        return self._document(item)
 
     def update_multi_agent(self, session_id: str, multi_agent: MultiAgentBase, **kwargs: Any) -> None:
         """Replace a multi-agent's state if unchanged since this manager last read or wrote it."""
