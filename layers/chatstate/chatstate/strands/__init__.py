@@ -10,8 +10,11 @@ from chatstate._exports import lazy_exports
 
 TYPE_CHECKING = False  # type checkers read the block below; at run time it names the exports (chatstate._exports)
 if TYPE_CHECKING:
+    from chatstate.strands.dynamodb import DynamoDBSessionRepository as DynamoDBSessionRepository
     from chatstate.strands.manager import DynamoDBSessionManager as DynamoDBSessionManager
-    from chatstate.strands.repository import DynamoDBSessionRepository as DynamoDBSessionRepository
+    from chatstate.strands.manager import InMemorySessionManager as InMemorySessionManager
+    from chatstate.strands.memory import InMemorySessionRepository as InMemorySessionRepository
+    from chatstate.strands.memory import InMemoryTable as InMemoryTable
     from chatstate.strands.repository import SessionConflict as SessionConflict
     from chatstate.strands.repository import SessionStoreError as SessionStoreError
     from chatstate.strands.repository import SessionTooLarge as SessionTooLarge

@@ -38,9 +38,11 @@ from strands.types.exceptions import SessionException
 from strands.types.session import Session, SessionAgent, SessionMessage
 
 from chatstate.strands import items
+from chatstate.strands.dynamodb import DynamoDBSessionRepository
+from chatstate.strands.memory import InMemorySessionRepository, InMemoryTable
 from chatstate.strands.repository import (
     DEFAULT_PAGE,
-    DynamoDBSessionRepository,
+    BaseSessionRepository,
     SessionConflict,
     SessionStoreError,
     SessionTooLarge,
@@ -55,58 +57,23 @@ if TYPE_CHECKING:
     from strands.types.agent import LocalAgent
     from strands.types.content import Message
 
-__all__ = ["DynamoDBSessionManager", "SessionConflict", "SessionStoreError", "SessionTooLarge"]
+__all__ = [
+    "DynamoDBSessionManager",
+    "InMemorySessionManager",
+    "SessionConflict",
+    "SessionStoreError",
+    "SessionTooLarge",
+    "TurnSessionManager",
+]
 
 logger = logging.getLogger(__name__)
 
 
-class DynamoDBSessionManager(RepositorySessionManager, DynamoDBSessionRepository):
-    """A Strands session manager storing agent sessions in chatstate's DynamoDB session table.
+class TurnSessionManager(RepositorySessionManager, BaseSessionRepository):
+    """Strands' session-manager hooks over a ``BaseSessionRepository``: one stored turn per agent invocation."""
 
-    A drop-in for ``Agent(session_manager=...)`` like Strands' ``S3SessionManager``, and a full
-    ``SessionRepository`` (``DynamoDBSessionRepository``) that a bare ``RepositorySessionManager`` can
-    drive; every write is conditional, never an overwrite.
-
-    Args:
-        session_id: The Strands session id (no path separators or control characters).
-        table_name: The session table (``SESSION_TABLE_NAME``).
-        actor_id: Whose session it is: sessions of different actors never meet, whatever their ids.
-        ttl_seconds: How long a turn lives after it was written (default 24 h); the session record's
-            lifetime is pushed forward by activity.
-        client: A ready ``dynamodb`` client (created once per execution environment); otherwise one is
-            created lazily from ``boto_session`` (or a new session in ``region_name``).
-        boto_session: The boto3 session to create the client from.
-        boto_client_config: botocore ``Config`` merged over the store's defaults.
-        region_name: Region of the table when no client or session is given.
-        now: Clock returning an aware UTC datetime (tests).
-        **kwargs: Accepted for compatibility with Strands' managers.
-    """
-
-    def __init__(
-        self,
-        session_id: str,
-        *,
-        table_name: str,
-        actor_id: str = "default",
-        ttl_seconds: int | None = None,
-        client: Any | None = None,
-        boto_session: boto3.session.Session | None = None,
-        boto_client_config: Config | None = None,
-        region_name: str | None = None,
-        now: Callable[[], datetime] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        DynamoDBSessionRepository.__init__(
-            self,
-            table_name=table_name,
-            actor_id=actor_id,
-            ttl_seconds=ttl_seconds,
-            client=client,
-            boto_session=boto_session,
-            boto_client_config=boto_client_config,
-            region_name=region_name,
-            now=now,
-        )
+    def _start(self, session_id: str) -> None:
+        """The session manager's own state (what ``RepositorySessionManager.__init__`` sets, without its reads)."""
         self.session_id = items.check_id(session_id, "session_id")
         self.session_repository = self
         self._session: Session | None = None
@@ -285,3 +252,79 @@ class DynamoDBSessionManager(RepositorySessionManager, DynamoDBSessionRepository
             log.stale = True  # the agent holds messages that will never be stored: reload it first
             raise
         log.pending = log.pending[len(messages) :]
+
+
+class DynamoDBSessionManager(TurnSessionManager, DynamoDBSessionRepository):
+    """A Strands session manager storing agent sessions in chatstate's DynamoDB session table.
+
+    A drop-in for ``Agent(session_manager=...)`` like Strands' ``S3SessionManager``, and a full
+    ``SessionRepository`` (``DynamoDBSessionRepository``) that a bare ``RepositorySessionManager`` can
+    drive; every write is conditional, never an overwrite.
+
+    Args:
+        session_id: The Strands session id (no path separators or control characters).
+        table_name: The session table (``SESSION_TABLE_NAME``).
+        actor_id: Whose session it is: sessions of different actors never meet, whatever their ids.
+        ttl_seconds: How long a turn lives after it was written (default 24 h); the session record's
+            lifetime is pushed forward by activity.
+        client: A ready ``dynamodb`` client (created once per execution environment); otherwise one is
+            created lazily from ``boto_session`` (or a new session in ``region_name``).
+        boto_session: The boto3 session to create the client from.
+        boto_client_config: botocore ``Config`` merged over the store's defaults.
+        region_name: Region of the table when no client or session is given.
+        now: Clock returning an aware UTC datetime (tests).
+        **kwargs: Accepted for compatibility with Strands' managers.
+    """
+
+    def __init__(
+        self,
+        session_id: str,
+        *,
+        table_name: str,
+        actor_id: str = "default",
+        ttl_seconds: int | None = None,
+        client: Any | None = None,
+        boto_session: boto3.session.Session | None = None,
+        boto_client_config: Config | None = None,
+        region_name: str | None = None,
+        now: Callable[[], datetime] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        DynamoDBSessionRepository.__init__(
+            self,
+            table_name=table_name,
+            actor_id=actor_id,
+            ttl_seconds=ttl_seconds,
+            client=client,
+            boto_session=boto_session,
+            boto_client_config=boto_client_config,
+            region_name=region_name,
+            now=now,
+        )
+        self._start(session_id)
+
+
+class InMemorySessionManager(TurnSessionManager, InMemorySessionRepository):
+    """``DynamoDBSessionManager``'s in-process twin (tests, local runs): the same rules on an ``InMemoryTable``.
+
+    Args:
+        session_id: The Strands session id.
+        table: The in-memory table to share with other managers (a new one when omitted).
+        actor_id: Whose session it is.
+        ttl_seconds: How long a turn lives after it was written (default 24 h).
+        now: Clock returning an aware UTC datetime (tests).
+        **kwargs: Accepted for compatibility with Strands' managers.
+    """
+
+    def __init__(
+        self,
+        session_id: str,
+        *,
+        table: InMemoryTable | None = None,
+        actor_id: str = "default",
+        ttl_seconds: int | None = None,
+        now: Callable[[], datetime] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        InMemorySessionRepository.__init__(self, table=table, actor_id=actor_id, ttl_seconds=ttl_seconds, now=now)
+        self._start(session_id)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import logging
 import zlib
+from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from strands.session.session_repository import SessionRepository
 from strands.types.exceptions import SessionException
@@ -33,12 +34,9 @@ from chatstate.exceptions import ChatSessionError, ConflictError, ItemTooLarge
 from chatstate.models import utc_now
 from chatstate.store import capacity
 from chatstate.store.base import WriteConflict
-from chatstate.store.dynamodb import DynamoDBTable
 from chatstate.strands import items
 
 if TYPE_CHECKING:
-    import boto3
-    from botocore.config import Config
     from strands.multiagent.base import MultiAgentBase
 
 logger = logging.getLogger(__name__)
@@ -96,32 +94,47 @@ class _AgentLog:
     stale: bool = False
 
 
-class DynamoDBSessionRepository(SessionRepository):
-    """Strands' ``SessionRepository`` on chatstate's session table, in a key space of its own.
+@dataclass(frozen=True)
+class Condition:
+    """When a backend may put an item.
+
+    * ``new``: the key is free, or its item has expired;
+    * ``version``: the item exists at ``version`` (0: it has never been updated);
+    * ``live_version``: the item exists at ``version`` and has not expired.
+    """
+
+    kind: Literal["new", "version", "live_version"]
+    version: int = 0
+
+
+NEW = Condition("new")
+
+
+class BaseSessionRepository(SessionRepository):
+    """Strands' ``SessionRepository`` in chatstate's key space, written once over a backend's primitives.
+
+    Like ``chatstate.store.base.BaseSessionStore``, the base owns every rule (ids, expiry on read, turn numbers
+    as optimistic locks, TTL refreshes, paging back through turns, errors) and a backend implements six
+    primitives on items in DynamoDB's low-level form (``chatstate.strands.items``):
+
+    * ``_get_item(pk, sk)``: an item, expired or not;
+    * ``_put_item(item, condition)``: put it if ``condition`` holds, else ``WriteConflict``;
+    * ``_refresh(pk, sk, expires_at)``: set an existing item's ``expires_at``, else ``WriteConflict``;
+    * ``_query(pk, lo, hi, limit, start)``: items with ``lo <= sk <= hi``, highest first, and where to go on;
+    * ``_partition_keys(pk)`` and ``_delete(keys)``: every key of a partition, and deleting keys.
 
     Args:
-        table_name: The session table (``SESSION_TABLE_NAME``).
         actor_id: Whose sessions these are: sessions of different actors never meet, whatever their ids.
         ttl_seconds: How long a turn lives after it was written (default 24 h); the session record's
             lifetime is pushed forward by activity.
-        client: A ready ``dynamodb`` client (created once per execution environment); otherwise one is
-            created lazily from ``boto_session`` (or a new session in ``region_name``).
-        boto_session: The boto3 session to create the client from.
-        boto_client_config: botocore ``Config`` merged over the store's defaults.
-        region_name: Region of the table when no client or session is given.
         now: Clock returning an aware UTC datetime (tests).
     """
 
     def __init__(
         self,
         *,
-        table_name: str,
         actor_id: str = "default",
         ttl_seconds: int | None = None,
-        client: Any | None = None,
-        boto_session: boto3.session.Session | None = None,
-        boto_client_config: Config | None = None,
-        region_name: str | None = None,
         now: Callable[[], datetime] | None = None,
     ) -> None:
         self.actor_id = items.check_id(actor_id, "actor_id")
@@ -129,27 +142,38 @@ class DynamoDBSessionRepository(SessionRepository):
         if self.ttl_seconds < 60:
             raise ValueError("ttl_seconds must be at least 60")
         self._clock = now or utc_now
-        if boto_session is None and region_name is not None and client is None:
-            import boto3
-
-            boto_session = boto3.session.Session(region_name=region_name)
-        self._table = DynamoDBTable(
-            table_name, client=client, boto3_session=boto_session, boto_config=boto_client_config
-        )
         self._logs: dict[tuple[str, str], _AgentLog] = {}
         self._multi_versions: dict[tuple[str, str], int] = {}
 
+    # -- primitives ---------------------------------------------------------------------------------
+    @abstractmethod
+    def _get_item(self, pk: str, sk: str) -> items.Item | None:
+        """The item, expired or not."""
+
+    @abstractmethod
+    def _put_item(self, item: items.Item, condition: Condition) -> None:
+        """Put ``item`` if ``condition`` holds; ``WriteConflict`` otherwise."""
+
+    @abstractmethod
+    def _refresh(self, pk: str, sk: str, expires_at: int) -> None:
+        """Set an existing item's ``expires_at``; ``WriteConflict`` if there is none."""
+
+    @abstractmethod
+    def _query(self, pk: str, lo: str, hi: str, limit: int | None, start: Any) -> tuple[list[items.Item], Any]:
+        """One page of ``pk``'s items with ``lo <= sk <= hi``, highest first, and where to go on (``None``: the end).
+
+        A page holds at most ``limit`` items (and what a backend's page size allows).
+        """
+
+    @abstractmethod
+    def _partition_keys(self, pk: str) -> list[items.Item]:
+        """Every key (``pk``, ``sk``) of the partition."""
+
+    @abstractmethod
+    def _delete(self, keys: list[items.Item]) -> None:
+        """Delete the items of ``keys``."""
+
     # -- plumbing -----------------------------------------------------------------------------------
-    @property
-    def client(self) -> Any:
-        """The low-level DynamoDB client (created on first use)."""
-        return self._table.client
-
-    @property
-    def table_name(self) -> str:
-        """The session table."""
-        return self._table.table_name
-
     def _now(self) -> datetime:
         moment = self._clock()
         return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
@@ -160,24 +184,11 @@ class DynamoDBSessionRepository(SessionRepository):
     def _session_expiry(self, now: datetime) -> int:
         return items.epoch_seconds(now) + self.ttl_seconds + self.ttl_seconds // 2
 
-    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        """One call; a failed condition raises ``WriteConflict``, another failure ``SessionStoreError``."""
-        try:
-            return self._table._call(operation, ("item",), **kwargs)
-        except WriteConflict:
-            raise
-        except ItemTooLarge as exc:
-            raise SessionTooLarge(str(exc)) from exc
-        except ChatSessionError as exc:
-            retry = getattr(exc, "retry_after_seconds", None)
-            raise SessionStoreError(str(exc), retry_after_seconds=retry) from exc
-
     def _get(self, pk: str, sk: str) -> items.Item | None:
-        response = self._call("get_item", TableName=self.table_name, Key=items.key(pk, sk), ConsistentRead=True)
-        item = response.get("Item")
+        item = self._get_item(pk, sk)
         return item if item and items.alive(item, self._now()) else None
 
-    def _put(self, item: items.Item, condition: str, values: dict[str, Any] | None = None) -> None:
+    def _put(self, item: items.Item, condition: Condition) -> None:
         size = capacity.item_size(item)
         if size > capacity.MAX_ITEM_BYTES:
             raise SessionTooLarge(
@@ -185,13 +196,7 @@ class DynamoDBSessionRepository(SessionRepository):
                 size=size,
                 limit=capacity.MAX_ITEM_BYTES,
             )
-        kwargs: dict[str, Any] = {"TableName": self.table_name, "Item": item, "ConditionExpression": condition}
-        if values:
-            kwargs["ExpressionAttributeValues"] = values
-        self._call("put_item", **kwargs)
-
-    def _now_value(self) -> dict[str, dict[str, str]]:
-        return {":now": {"N": str(items.epoch_seconds(self._now()))}}
+        self._put_item(item, condition)
 
     # -- sessions -----------------------------------------------------------------------------------
     def create_session(self, session: Session, **kwargs: Any) -> Session:
@@ -201,7 +206,7 @@ class DynamoDBSessionRepository(SessionRepository):
             self._pk(session.session_id), items.SESSION_SK, session.to_dict(), self._session_expiry(now)
         )
         try:
-            self._put(item, "attribute_not_exists(pk) OR expires_at <= :now", self._now_value())
+            self._put(item, NEW)
         except WriteConflict as exc:
             raise SessionException(f"Session {session.session_id} already exists") from exc
         return session
@@ -221,35 +226,11 @@ class DynamoDBSessionRepository(SessionRepository):
 
     def delete_session(self, session_id: str, **kwargs: Any) -> None:
         """Delete a session and everything in it; ``SessionException`` if there is none."""
-        pk = self._pk(session_id)
-        keys: list[items.Item] = []
-        start: dict[str, Any] | None = None
-        while True:
-            kwargs_: dict[str, Any] = {
-                "TableName": self.table_name,
-                "KeyConditionExpression": "pk = :pk",
-                "ExpressionAttributeValues": {":pk": {"S": pk}},
-                "ProjectionExpression": "pk, sk",
-            }
-            if start:
-                kwargs_["ExclusiveStartKey"] = start
-            page = self._call("query", **kwargs_)
-            keys.extend({"pk": i["pk"], "sk": i["sk"]} for i in page.get("Items", []))
-            start = page.get("LastEvaluatedKey")
-            if not start:
-                break
+        keys = self._partition_keys(self._pk(session_id))
         if not keys:
             raise SessionException(f"Session {session_id} does not exist")
         keys.sort(key=lambda k: k["sk"]["S"] == items.SESSION_SK)  # the session record goes last
-        for offset in range(0, len(keys), 25):
-            requests = [{"DeleteRequest": {"Key": k}} for k in keys[offset : offset + 25]]
-            for _ in range(6):
-                response = self._call("batch_write_item", RequestItems={self.table_name: requests})
-                requests = response.get("UnprocessedItems", {}).get(self.table_name, [])
-                if not requests:
-                    break
-            if requests:
-                raise SessionStoreError("DynamoDB left deletes unprocessed", retry_after_seconds=1)
+        self._delete(keys)
         for key in [k for k in self._logs if k[0] == session_id]:
             del self._logs[key]
 
@@ -260,11 +241,7 @@ class DynamoDBSessionRepository(SessionRepository):
         session = Session(session_id=session_id, session_type=SessionType.AGENT)
         expires = self._session_expiry(now)
         try:
-            self._put(
-                items.document_item(pk, items.SESSION_SK, session.to_dict(), expires),
-                "attribute_not_exists(pk) OR expires_at <= :now",
-                self._now_value(),
-            )
+            self._put(items.document_item(pk, items.SESSION_SK, session.to_dict(), expires), NEW)
             return session, expires
         except WriteConflict:
             item = self._get(pk, items.SESSION_SK)
@@ -278,14 +255,7 @@ class DynamoDBSessionRepository(SessionRepository):
             return
         expires = self._session_expiry(now)
         try:
-            self._call(
-                "update_item",
-                TableName=self.table_name,
-                Key=items.key(self._pk(session_id), items.SESSION_SK),
-                UpdateExpression="SET expires_at = :x",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":x": {"N": str(expires)}},
-            )
+            self._refresh(self._pk(session_id), items.SESSION_SK, expires)
         except WriteConflict:
             _, expires = self._ensure_session(session_id)
         log.session_expires_at = expires
@@ -303,21 +273,10 @@ class DynamoDBSessionRepository(SessionRepository):
         now = self._now()
         turns: list[items.Turn] = []
         newest = 0
-        start: dict[str, Any] | None = None
+        start: Any = None
         while True:
-            kwargs: dict[str, Any] = {
-                "TableName": self.table_name,
-                "KeyConditionExpression": "pk = :pk AND sk BETWEEN :lo AND :hi",
-                "ExpressionAttributeValues": {":pk": {"S": pk}, ":lo": {"S": lo}, ":hi": {"S": hi}},
-                "ScanIndexForward": False,
-                "ConsistentRead": True,
-            }
-            if limit is not None:
-                kwargs["Limit"] = max(1, limit)
-            if start:
-                kwargs["ExclusiveStartKey"] = start
-            page = self._call("query", **kwargs)
-            for item in page.get("Items", []):
+            found, start = self._query(pk, lo, hi, limit, start)
+            for item in found:
                 newest = max(newest, items.turn_number(item))
                 if not items.alive(item, now):
                     return turns, newest
@@ -325,8 +284,7 @@ class DynamoDBSessionRepository(SessionRepository):
                     turns.append(items.item_to_turn(item))
                 except (KeyError, ValueError, TypeError, zlib.error) as exc:
                     raise SessionStoreError("corrupt session item") from exc
-            start = page.get("LastEvaluatedKey")
-            if not start or enough(turns):
+            if start is None or enough(turns):
                 return turns, newest
             window = turns[0].window if turns else 0
             limit = max(1, window - len(turns)) if window > len(turns) else limit
@@ -419,7 +377,7 @@ class DynamoDBSessionRepository(SessionRepository):
         )
         item = items.turn_to_item(self._pk(session_id), agent_id, turn)
         try:
-            self._put(item, "attribute_not_exists(pk) OR expires_at <= :now", self._now_value())
+            self._put(item, NEW)
         except WriteConflict as exc:
             log.stale = True
             raise SessionConflict(
@@ -514,10 +472,8 @@ class DynamoDBSessionRepository(SessionRepository):
         previous = turn.version
         turn.version += 1
         item = items.turn_to_item(self._pk(session_id), agent_id, turn)
-        condition = "attribute_exists(pk) AND " + ("v = :v" if previous else "attribute_not_exists(v)")
-        values = {":v": {"N": str(previous)}} if previous else None
         try:
-            self._put(item, condition, values)
+            self._put(item, Condition("version", previous))
         except WriteConflict as exc:
             raise SessionConflict(f"Message {message_id} changed meanwhile; not updated") from exc
 
@@ -541,7 +497,7 @@ class DynamoDBSessionRepository(SessionRepository):
             pk, sk, multi_agent.serialize_state(), items.epoch_seconds(now) + self.ttl_seconds, 1
         )
         try:
-            self._put(item, "attribute_not_exists(pk) OR expires_at <= :now", self._now_value())
+            self._put(item, NEW)
         except WriteConflict as exc:
             raise SessionConflict(f"MultiAgent state {multi_agent.id} in session {session_id} already exists") from exc
         self._multi_versions[(session_id, multi_agent.id)] = 1
@@ -570,7 +526,7 @@ class DynamoDBSessionRepository(SessionRepository):
             version + 1,
         )
         try:
-            self._put(item, "v = :v AND expires_at > :now", {":v": {"N": str(version)}, **self._now_value()})
+            self._put(item, Condition("live_version", version))
         except WriteConflict as exc:
             self._multi_versions.pop((session_id, multi_agent.id), None)
             raise SessionConflict(f"MultiAgent state {multi_agent.id} changed meanwhile; not updated") from exc
