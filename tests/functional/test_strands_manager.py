@@ -1,5 +1,6 @@
 """``DynamoDBSessionManager`` driving real Strands agents (a scripted model, no Bedrock): one write per
-invocation, restore in one Query, no lost turns. On moto and, as integration tests, on DynamoDB Local."""
+invocation, restore in one Query, no lost turns. On the in-memory twin, on moto and, as integration tests, on
+DynamoDB Local."""
 
 from __future__ import annotations
 
@@ -250,6 +251,8 @@ def test_oversized_turn_is_refused_and_nothing_is_written(table):
 
 
 def test_strands_sessions_and_chat_sessions_never_meet(table):
+    if table.memory is not None:
+        pytest.skip("the key spaces are DynamoDB's: the chat store's twin keeps its own dicts")
     store = DynamoDBSessionStore(table.name, client=table.client, policy=StorePolicy(ttl_seconds=TTL, now=table.clock))
     ref = SessionRef.of("default", "s-1", "direct")
     store.append(ref, [NewMessage(role="user", content="chat message")])
@@ -263,13 +266,10 @@ def test_strands_sessions_and_chat_sessions_never_meet(table):
 def test_a_bare_repository_session_manager_never_overwrites(table):
     from strands.session.repository_session_manager import RepositorySessionManager
 
-    from chatstate.strands import DynamoDBSessionRepository
-
     def bare() -> Agent:
-        repository = DynamoDBSessionRepository(table_name=table.name, client=table.client, ttl_seconds=TTL)
         return Agent(
             model=ScriptedModel(echo),
-            session_manager=RepositorySessionManager("s-bare", repository),
+            session_manager=RepositorySessionManager("s-bare", table.repository()),
             callback_handler=None,
         )
 

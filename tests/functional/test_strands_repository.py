@@ -1,6 +1,6 @@
 """Strands' own repository behaviours (its File/S3 session manager test cases) on ``DynamoDBSessionManager``.
 
-Run on moto and, as integration tests, on DynamoDB Local.
+Run on the in-memory twin, on moto and, as integration tests, on DynamoDB Local.
 """
 
 from __future__ import annotations
@@ -290,9 +290,7 @@ def test_every_item_has_a_ttl_in_the_strands_key_space(with_agent, table, sample
 def test_a_corrupt_item_is_a_session_exception(table, sample_session):
     repo = table.manager("test")
     repo.create_session(sample_session)
-    key = {"pk": {"S": f"S7:default{sample_session.session_id}"}, "sk": {"S": "~"}}
-    table.client.update_item(
-        TableName=table.name, Key=key, UpdateExpression="SET d = :d", ExpressionAttributeValues={":d": {"S": "{"}}
-    )
+    (record,) = table.items()
+    table.put_raw({**record, "d": {"S": "{"}})
     with pytest.raises(SessionException):
         repo.read_session(sample_session.session_id)
