@@ -1,5 +1,8 @@
 """``DynamoDBSessionManager``: a Strands session manager and repository on chatstate's session table.
 
+``TurnSessionManager`` holds the session-manager hooks over any ``BaseSessionRepository``;
+``DynamoDBSessionManager`` puts them on DynamoDB, ``InMemorySessionManager`` on the in-memory twin.
+
 Strands' own managers write every message, then the agent, as separate requests, and overwrite
 what is there. This one writes each agent invocation as one turn: the messages it added (prompt,
 tool uses and results, answer), the agent state and the conversation-manager state go out in one
@@ -170,9 +173,7 @@ class TurnSessionManager(RepositorySessionManager, BaseSessionRepository):
             return
         restored = [m.to_message() for m in stored]
         if stored and stored[0].message_id > offset:  # the oldest window messages expired: start on a user turn
-            while restored and (
-                restored[0]["role"] != "user" or any("toolResult" in c for c in restored[0]["content"])
-            ):
+            while restored and not self._opens_exchange(restored[0]):
                 restored.pop(0)
         agent.messages = self._fix_broken_tool_use(prepend + restored)
 
