@@ -294,3 +294,21 @@ def test_a_corrupt_item_is_a_session_exception(table, sample_session):
     table.put_raw({**record, "d": {"S": "{"}})
     with pytest.raises(SessionException):
         repo.read_session(sample_session.session_id)
+
+
+def test_update_agent_after_many_messages_keeps_created_at_and_reads_few_pages(table, sample_session, sample_agent):
+    writer = table.manager("test")
+    writer.create_session(sample_session)
+    writer.create_agent(sample_session.session_id, sample_agent)
+    created = writer.read_agent(sample_session.session_id, sample_agent.agent_id).created_at
+    _messages(writer, sample_session.session_id, sample_agent.agent_id, 30)
+    table.requests.take()
+    fresh = table.manager("test")  # another process: it knows nothing of the agent yet
+    sample_agent.state = {"after": "30 messages"}
+    fresh.update_agent(sample_session.session_id, sample_agent)
+    requests = table.requests.take()  # the newest turn, then pages back to the snapshot: not one Query per turn
+    assert requests[-1] == "PutItem"
+    assert requests.count("Query") <= 3
+    found = fresh.read_agent(sample_session.session_id, sample_agent.agent_id)
+    assert found.state == {"after": "30 messages"}
+    assert found.created_at == created

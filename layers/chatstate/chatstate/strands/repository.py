@@ -287,7 +287,10 @@ class BaseSessionRepository(SessionRepository):
             if start is None or enough(turns):
                 return turns, newest
             window = turns[0].window if turns else 0
-            limit = max(1, window - len(turns)) if window > len(turns) else limit
+            if window > len(turns):  # the newest turn says how many more hold the window
+                limit = window - len(turns)
+            elif limit is not None:
+                limit = max(limit, DEFAULT_PAGE)
 
     def _log_from(self, turns: list[items.Turn], newest: int) -> _AgentLog:
         """What the turns read say about an agent (``turns`` newest first)."""
@@ -308,7 +311,7 @@ class BaseSessionRepository(SessionRepository):
         """The cached log of an agent, or one read from its newest turn (one request)."""
         log = self._logs.get((session_id, agent_id))
         if log is None or log.stale:
-            turns, newest = self._read_back(session_id, agent_id, lambda ts: any(t.snapshot for t in ts), 1)
+            turns, newest = self._read_back(session_id, agent_id, bool, 1)
             log = self._log_from(turns, newest)
             self._logs[(session_id, agent_id)] = log
         return log
@@ -408,7 +411,10 @@ class BaseSessionRepository(SessionRepository):
 
     def read_agent(self, session_id: str, agent_id: str, **kwargs: Any) -> SessionAgent | None:
         """The agent's newest snapshot, or ``None`` if it has no live turn."""
-        turns, newest = self._read_back(session_id, agent_id, lambda ts: any(t.snapshot for t in ts), 1)
+        return self._read_agent(session_id, agent_id, 1)
+
+    def _read_agent(self, session_id: str, agent_id: str, first_page: int) -> SessionAgent | None:
+        turns, newest = self._read_back(session_id, agent_id, lambda ts: any(t.snapshot for t in ts), first_page)
         self._logs[(session_id, agent_id)] = self._log_from(turns, newest)
         for turn in turns:
             if turn.snapshot is not None:
@@ -426,6 +432,10 @@ class BaseSessionRepository(SessionRepository):
         log = self._agent_log(session_id, session_agent.agent_id)
         if log.snapshot is None and not log.window:
             raise SessionException(f"Agent {session_agent.agent_id} in session {session_id} does not exist")
+        if log.created_at is None:  # the newest turns hold messages only: the agent's creation is further back
+            found = self._read_agent(session_id, session_agent.agent_id, DEFAULT_PAGE)
+            log = self._logs[(session_id, session_agent.agent_id)]
+            log.created_at = found.created_at if found else None
         if log.created_at:
             session_agent.created_at = log.created_at
         self._write_turn(session_id, session_agent.agent_id, log, [], self._snapshot_of(session_agent))
