@@ -4,17 +4,25 @@ Only for a turn whose request attribute ``TOKEN_REQUEST_ATTRIBUTE`` holds a toke
 ``TokenVerifier`` accepts; otherwise (no token, a bad one, identity off, or a bot without shared
 fields) the turn is anonymous and no profile is read or written.
 
-For a verified user, each ``Shared()`` attribute of the bot is set from the profile (the profile is
-the cross-channel truth; a value the bot cannot accept is skipped). After the handlers ran, the
-shared attributes they changed are merged into the profile (only values the profile schema
-accepts), so what the user sets through Lex is what the chat API's ``GET /profile`` returns, and a
-``PATCH /profile`` is what the next Lex turn sees.
+Shared fields belong to the identity that supplied them. On a verified user's turn, each ``Shared()``
+attribute of the bot is exactly the profile's value (a field the profile lacks, or a value the bot
+cannot accept, is the attribute's default): never what the client sent, nor what the Lex session kept
+from someone else. After the handlers ran, the shared attributes they changed are merged into the
+profile (only values the profile schema accepts), so what the user sets through Lex is what the chat
+API's ``GET /profile`` returns, and a ``PATCH /profile`` (a cleared field included) is what the next
+Lex turn sees.
+
+A verified turn does not keep shared values in the durable Lex session; it records the owner instead
+(``OWNER_KEY``: a digest of the subject, never the subject). The next anonymous turn of that Lex
+session, on a shared device for instance, then ignores the shared values Lex echoes back (they were
+the signed-in user's) and starts from the session's own anonymous values or the defaults.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +35,18 @@ from chatstate.profile.model import Shared, profile_fields, valid_changes
 from chatstate.profile.port import ProfileStore
 
 logger = logging.getLogger("chatstate.lex.profile")
+
+OWNER_KEY = "~profile_owner"
+"""Durable Lex session state key: whose profile the shared attributes Lex holds came from (absent: anonymous)."""
+
+
+def owner_tag(subject: str) -> str:
+    """The ``OWNER_KEY`` value of a verified subject: a digest, so the session never stores the user id."""
+    return hashlib.sha256(subject.encode()).hexdigest()[:24]
+
+
+def _shared(verified: VerifiedProfile | None, model: type[SessionAttributes]) -> tuple[str, ...]:
+    return verified.fields if verified is not None else shared_fields(model)
 
 
 def shared_fields(model: type[SessionAttributes]) -> tuple[str, ...]:
@@ -107,18 +127,60 @@ class ProfileLink:
         return VerifiedProfile(identity.subject, fields, self.profiles.get(identity.subject))
 
     @staticmethod
+    def inbound(
+        verified: VerifiedProfile | None,
+        attributes_type: type[SessionAttributes],
+        inbound: Mapping[str, str] | None,
+        durable: Mapping[str, Any] | None,
+    ) -> Mapping[str, str] | None:
+        """The inbound session attributes the turn may decode: shared keys only from the identity that sent them.
+
+        A verified turn takes its shared fields from the profile alone; an anonymous turn after a verified one
+        ignores the shared values Lex echoes back (the previous, signed-in user's).
+        """
+        if not inbound or (verified is None and not (durable or {}).get(OWNER_KEY)):
+            return inbound
+        keys = {
+            info.alias or name
+            for name, info in attributes_type.model_fields.items()
+            if name in _shared(verified, attributes_type)
+        }
+        return {key: value for key, value in inbound.items() if key not in keys}
+
+    @staticmethod
     def apply(verified: VerifiedProfile | None, attributes: SessionAttributes) -> LinkedProfile | None:
-        """Set the shared attributes from the verified user's profile (once per run of the turn)."""
+        """Set every shared attribute to the verified user's profile value, or its default (once per run)."""
         if verified is None:
             return None
+        fields = type(attributes).model_fields
         for name in verified.fields:
-            if name in verified.profile:
-                try:
-                    setattr(attributes, name, verified.profile[name])
-                except ValidationError:
-                    logger.warning("profile value not accepted by the bot", extra={"field": name})
+            default = fields[name].get_default(call_default_factory=True)
+            value = verified.profile.get(name, default)
+            try:
+                setattr(attributes, name, value)
+            except ValidationError:
+                logger.warning("profile value not accepted by the bot", extra={"field": name})
+                setattr(attributes, name, default)
         state = attributes.to_state()
         return LinkedProfile(verified.subject, verified.fields, {name: state.get(name) for name in verified.fields})
+
+    @staticmethod
+    def durable_changes(
+        verified: VerifiedProfile | None, changes: Mapping[str, Any], durable: Mapping[str, Any] | None
+    ) -> tuple[dict[str, Any], frozenset[str]]:
+        """What the turn writes to the durable Lex session: ``(set, remove)``.
+
+        A verified turn keeps its shared fields out (they live in the profile) and records the owner; an
+        anonymous turn after a verified one clears the owner.
+        """
+        durable = durable or {}
+        if verified is None:
+            return dict(changes), frozenset({OWNER_KEY}) if durable.get(OWNER_KEY) else frozenset()
+        kept = {name: value for name, value in changes.items() if name not in verified.fields}
+        tag = owner_tag(verified.subject)
+        if durable.get(OWNER_KEY) != tag:
+            kept[OWNER_KEY] = tag
+        return kept, frozenset()
 
     def save(self, linked: LinkedProfile | None, attributes: SessionAttributes) -> None:
         """Merge the shared attributes the turn changed into the verified user's profile."""

@@ -67,6 +67,7 @@ class _Run(NamedTuple):
     response: LexResponse
     messages: list[NewMessage]
     changes: dict[str, Any]
+    remove: frozenset[str]
     attributes: SessionAttributes
     linked: LinkedProfile | None
 
@@ -184,14 +185,14 @@ class LexRuntime[A: SessionAttributes]:
         verified = self.profiles.verify(event, self.router.attributes_type) if self.profiles is not None else None
         for run in range(1, MAX_TURN_RUNS + 1):
             result = self._run(event, session, history=history, agent=agent, verified=verified, first=run == 1, key=key)
-            if not (result.messages or result.changes):
+            if not (result.messages or result.changes or result.remove):
                 break
             try:
                 store.append(
                     ref,
                     result.messages,
                     expected=session if session is not None else NEW_SESSION,
-                    state=StatePatch(set=result.changes),
+                    state=StatePatch(set=result.changes, remove=result.remove),
                     origin=key,
                 )
                 break
@@ -233,7 +234,10 @@ class LexRuntime[A: SessionAttributes]:
         """
         recorded = key is not None and session is not None and session.origin == key
         durable = session.state if session is not None else None
-        decoded = self.router.attributes_type.decode(event.session_state.session_attributes, durable)
+        inbound = event.session_state.session_attributes
+        if self.profiles is not None:  # shared fields come only from the identity that supplied them
+            inbound = self.profiles.inbound(verified, self.router.attributes_type, inbound, durable)
+        decoded = self.router.attributes_type.decode(inbound, durable)
         if decoded.rejected and first:
             self._count("LexRejectedAttributes", len(decoded.rejected))
             self.logger.warning(
@@ -258,11 +262,15 @@ class LexRuntime[A: SessionAttributes]:
         response = self.router.dispatch(turn)
         attributes = decoded.attributes.encode(decoded.extras)
         answer = self._finish(response, event, attributes)
+        changes, remove = decoded.attributes.state_changes(durable), frozenset[str]()
+        if self.profiles is not None:
+            changes, remove = self.profiles.durable_changes(verified, changes, durable)
         return _Run(
             answer,
             response,
             self._transcript(event, response, utterance=not recorded),
-            decoded.attributes.state_changes(durable),
+            changes,
+            remove,
             decoded.attributes,
             linked,
         )
