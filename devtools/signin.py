@@ -3,9 +3,9 @@
 The stack's pool is admin-only (no self sign-up) and its app client speaks SRP to apps. With AWS credentials that
 may call ``cognito-idp:AdminCreateUser``, ``AdminSetUserPassword`` and ``AdminInitiateAuth`` on the pool (the
 deployer's), this creates the user with the password given if the user is new (verified email, no invitation
-mail), and signs in with ``ADMIN_USER_PASSWORD_AUTH`` (a server-side flow the app client allows; no password flow
-is open to callers without credentials). It prints the ID token on stdout, so ``TOKEN=$(...)`` works, and how to use it on
-stderr: the chat page, ``curl`` and a Lex client (``chatstate.idToken``). See docs/deploying.md.
+mail), and signs in with ``ADMIN_USER_PASSWORD_AUTH``: a server-side flow the app client allows, while no password
+flow is open to callers without credentials. It prints the ID token on stdout, so ``TOKEN=$(...)`` works, and how
+to use it on stderr: the chat page, ``curl`` and a Lex client (``chatstate.idToken``). See docs/deploying.md.
 
 Usage::
 
