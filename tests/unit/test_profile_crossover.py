@@ -11,6 +11,7 @@ import pytest
 from lex_bot.intents import router
 
 from chatstate.attributes import SessionAttributes
+from chatstate.chat.responders import EchoMemoryResponder
 from chatstate.identity import TOKEN_REQUEST_ATTRIBUTE, TokenVerifier
 from chatstate.lex import LexRuntime
 from chatstate.lex.profile_link import ProfileLink, shared_fields
@@ -316,3 +317,73 @@ def test_the_profile_holds_exactly_the_languages_the_bot_speaks():
     from chatstate.profile.model import LANGUAGES
 
     assert sorted(LANGUAGES) == sorted(language.value for language in Language)
+
+
+# -- a new person on a shared Lex session starts over -----------------------------------------------------------
+class Recording(EchoMemoryResponder):
+    """The built-in responder, recording the history each agent turn was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.histories: list[list[str]] = []
+
+    def reply(self, session, history, message):
+        self.histories.append([m.content for m in history])
+        return super().reply(session, history, message)
+
+
+@pytest.fixture
+def agent_bot(store, profiles) -> tuple[LexRuntime[Any], Recording]:
+    responder = Recording()
+    link = ProfileLink(TokenVerifier(ISSUER, "testclient0123456789abcdef", fetch=FakeJwks()), profiles)
+    return LexRuntime(
+        router, store=store, now=fixed_now, profiles=link, responder=responder, history_turns=5
+    ), responder
+
+
+def alice_booked(bot) -> dict[str, Any]:
+    """Alice, signed in on a kiosk's Lex session, books Seattle -> Boston and tells the agent a secret."""
+    booked = assert_valid(bot.handle(next_turn("lex_book_flight_fulfillment", token(ALICE), None)))
+    assert "Boston" in messages_text(booked)
+    event = next_turn("lex_fallback", token(ALICE), booked)
+    event["inputTranscript"] = "my passport number is X1234567"
+    return assert_valid(bot.handle(event))
+
+
+@pytest.mark.parametrize("who", ["another signed-in user", "an anonymous user"])
+def test_the_next_person_on_a_shared_lex_session_sees_nothing_of_the_previous_ones_turns(agent_bot, who):
+    bot, responder = agent_bot
+    last = alice_booked(bot)
+    credential = token(BOB) if who == "another signed-in user" else None
+    event = next_turn("lex_fallback", credential, last)
+    event["inputTranscript"] = "what do you know about me?"
+    answer = assert_valid(bot.handle(event))
+    assert responder.histories[-1] == []  # the agent gets none of Alice's messages
+    everything = json.dumps(answer)
+    assert "Boston" not in everything  # neither her booking (the built-in agent tells what the session holds)
+    assert "X1234567" not in everything
+    greeting = assert_valid(bot.handle(next_turn("lex_greeting", credential, answer)))
+    assert "Nice to meet you" in messages_text(greeting)  # her visit count is not theirs either
+    again = next_turn("lex_fallback", credential, greeting)
+    again["inputTranscript"] = "and now?"
+    bot.handle(again)
+    assert "what do you know about me?" in responder.histories[-1]  # their own turns, from the switch on
+    assert not any("X1234567" in text for text in responder.histories[-1])
+
+
+def test_the_same_user_coming_back_keeps_their_session(agent_bot):
+    bot, responder = agent_bot
+    last = alice_booked(bot)
+    event = next_turn("lex_fallback", token(ALICE), last)
+    event["inputTranscript"] = "what do you know about me?"
+    answer = assert_valid(bot.handle(event))
+    assert "my passport number is X1234567" in responder.histories[-1]
+    assert "Boston" in messages_text(answer)
+
+
+def test_signing_in_during_an_anonymous_conversation_keeps_it(agent_bot):
+    bot, _ = agent_bot
+    booked = assert_valid(bot.handle(next_turn("lex_book_flight_fulfillment", None, None)))
+    event = next_turn("lex_fallback", token(ALICE), booked)
+    event["inputTranscript"] = "what do you know about me?"
+    assert "Boston" in messages_text(assert_valid(bot.handle(event)))

@@ -183,6 +183,8 @@ class LexRuntime[A: SessionAttributes]:
         session = loaded.session if loaded is not None else None
         history = loaded.recent if loaded is not None else []
         verified = self.profiles.verify(event, self.router.attributes_type) if self.profiles is not None else None
+        if self.profiles is not None:  # the agent sees only this person's turns
+            history = self.profiles.history(verified, session, history)
         for run in range(1, MAX_TURN_RUNS + 1):
             result = self._run(event, session, history=history, agent=agent, verified=verified, first=run == 1, key=key)
             if not (result.messages or result.changes or result.remove):
@@ -234,10 +236,10 @@ class LexRuntime[A: SessionAttributes]:
         """
         recorded = key is not None and session is not None and session.origin == key
         durable = session.state if session is not None else None
-        inbound = event.session_state.session_attributes
-        if self.profiles is not None:  # shared fields come only from the identity that supplied them
-            inbound = self.profiles.inbound(verified, self.router.attributes_type, inbound, durable)
-        decoded = self.router.attributes_type.decode(inbound, durable)
+        inbound, start = event.session_state.session_attributes, durable
+        if self.profiles is not None:  # nothing of another identity: shared fields, or all after a switch of person
+            inbound, start = self.profiles.screen(verified, self.router.attributes_type, inbound, durable)
+        decoded = self.router.attributes_type.decode(inbound, start)
         if decoded.rejected and first:
             self._count("LexRejectedAttributes", len(decoded.rejected))
             self.logger.warning(
@@ -264,7 +266,7 @@ class LexRuntime[A: SessionAttributes]:
         answer = self._finish(response, event, attributes)
         changes, remove = decoded.attributes.state_changes(durable), frozenset[str]()
         if self.profiles is not None:
-            changes, remove = self.profiles.durable_changes(verified, changes, durable)
+            changes, remove = self.profiles.durable_changes(verified, changes, session)
         return _Run(
             answer,
             response,
