@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import chat_app
+import jwt
 import pytest
 from lex_bot.intents import router
 
@@ -387,3 +388,18 @@ def test_signing_in_during_an_anonymous_conversation_keeps_it(agent_bot):
     event = next_turn("lex_fallback", token(ALICE), booked)
     event["inputTranscript"] = "what do you know about me?"
     assert "Boston" in messages_text(assert_valid(bot.handle(event)))
+
+
+def test_lex_accepts_a_non_cognito_oidc_issuer_configured_like_the_api(store, profiles):
+    """TOKEN_ISSUER/TOKEN_AUDIENCE as the template sets them from JwtIssuer/JwtAudience; keys found by discovery."""
+    from chatstate.identity import IdentitySettings
+    from tests.tokens import private_key, served_idp
+
+    with served_idp() as idp:
+        settings = IdentitySettings.from_env({"TOKEN_ISSUER": idp.issuer, "TOKEN_AUDIENCE": "api://chat"})
+        bot = LexRuntime(router, store=store, now=fixed_now, profiles=ProfileLink(settings.verifier(), profiles))
+        profiles.merge("okta|00u1", {"name": "Olu", "language": "it"})
+        claims = {"sub": "okta|00u1", "iss": idp.issuer, "aud": ["api://chat", "other"], "exp": 9_999_999_999}
+        okta_token = jwt.encode(claims, private_key(), algorithm="RS256", headers={"kid": "test-key-1"})
+        response = assert_valid(bot.handle(signed(load_event("lex_greeting"), okta_token)))
+    assert messages_text(response).startswith("Ciao, Olu!")

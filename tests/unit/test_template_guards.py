@@ -95,3 +95,21 @@ def test_every_select_on_the_model_id_is_in_range_for_every_form(model_id):
     for statement in policy["Statement"]:
         for branch in statement["Fn::If"][1:]:
             resolver.resolve(branch)  # an out-of-range Select raises IndexError
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"JwtIssuer": "https://login.example.com/tenant-1/", "JwtAudience": "api://chat"}],
+    ids=["stack-pool", "external-idp"],
+)
+def test_lex_and_the_api_trust_the_same_issuer_and_audience(overrides):
+    resolver = Resolver(
+        TEMPLATE, refs={"UserPool": "us-east-1_Pool", "UserPoolClient": "client-1"}, parameter_overrides=overrides
+    )
+    jwt = TEMPLATE["Resources"]["ChatApi"]["Properties"]["Auth"]["Authorizers"]["JwtAuthorizer"]["JwtConfiguration"]
+    lex_env = TEMPLATE["Resources"]["LexFulfillmentFunction"]["Properties"]["Environment"]["Variables"]
+    assert resolver.resolve(lex_env["TOKEN_ISSUER"]) == resolver.resolve(jwt["issuer"])
+    assert [resolver.resolve(lex_env["TOKEN_AUDIENCE"])] == resolver.resolve(jwt["audience"])
+    if overrides:
+        assert resolver.resolve(jwt["issuer"]) == overrides["JwtIssuer"]
+        assert not resolver.condition("CreateUserPool")
