@@ -225,3 +225,24 @@ def test_every_published_function_carries_the_digest_and_keeps_replaced_versions
         assert res.get("UpdateReplacePolicy") == "Retain", name
     layer = root_template["Resources"]["SessionLayer"]["Properties"]
     assert layer.get("PublishLambdaVersion") is True
+
+
+def test_sam_cli_reads_the_overrides_back_exactly():
+    """The deploy path's --parameter-overrides tokens, parsed by SAM CLI's own option type (.venv-sam)."""
+    import subprocess
+
+    values = {"ChatSystemPrompt": 'Be brief, say "hi" = ok', "JwtAudience": "api://chat", "ConfigDigest": "0a1b"}
+    script = (
+        "import json, sys\n"
+        "from samcli.cli.types import CfnParameterOverridesType\n"
+        "print(json.dumps(CfnParameterOverridesType().convert(tuple(json.load(sys.stdin)), None, None)))\n"
+    )
+    result = subprocess.run(
+        [str(REPO_ROOT / ".venv-sam" / "bin" / "python"), "-c", script],
+        input=json.dumps(deploy.encode_overrides(values)),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert json.loads(result.stdout) == values
