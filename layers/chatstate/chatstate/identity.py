@@ -40,7 +40,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from chatstate import deadline
-from chatstate.exceptions import ConfigError
+from chatstate.exceptions import ConfigError, DeadlineExceeded
 from chatstate.models import ActorId
 
 logger = logging.getLogger("chatstate.identity")
@@ -245,7 +245,7 @@ class TokenVerifier:
             return self._identity(claims)
         except jwt.PyJWTError as exc:
             logger.info("token rejected", extra={"reason": type(exc).__name__})
-        except (_KeysUnavailable, deadline.DeadlineExceeded) as exc:
+        except (_KeysUnavailable, DeadlineExceeded) as exc:
             logger.warning("token keys unavailable", extra={"reason": type(exc).__name__})
         return None
 

@@ -236,7 +236,8 @@ class LexRuntime[A: SessionAttributes]:
         """
         recorded = key is not None and session is not None and session.origin == key
         durable = session.state if session is not None else None
-        inbound, start = event.session_state.session_attributes, durable
+        inbound: Mapping[str, str] | None = event.session_state.session_attributes
+        start: Mapping[str, Any] | None = durable
         if self.profiles is not None:  # nothing of another identity: shared fields, or all after a switch of person
             inbound, start = self.profiles.screen(verified, self.router.attributes_type, inbound, durable)
         decoded = self.router.attributes_type.decode(inbound, start)
