@@ -13,10 +13,10 @@ container it would not find ``template.yaml``), runs ``sam build``, then checks 
   environment);
 * a ``LocalDynamoDBEndpoint`` (it is for ``sam local`` only);
 
-then passes the parameter overrides (samconfig's for the environment, then the command line's) with
-``ConfigDigest``: a digest of the parameter values that reach the functions' configuration. Each function's
-version description is that digest, so a parameter-only change replaces the version and ``live`` moves to a new
-one; a deploy that changes no such value keeps it. Any other command goes to SAM CLI unchanged.
+then passes the parameter overrides (samconfig's for the environment, then the command line's) with one
+``<Name>ConfigDigest`` per function: a digest of the parameter values that reach that function's configuration.
+It is the function's version description, so a parameter-only change replaces that version and its ``live``
+moves to a new one; a deploy that changes no such value keeps it. Any other command goes to SAM CLI unchanged.
 
 Usage: ``python -m devtools.deploy <sam arguments>`` (``scripts/sam.sh`` runs it with the project's Python).
 """
@@ -42,7 +42,7 @@ from devtools.template import REPO_ROOT, TEMPLATE_PATH, TemplateError, load_temp
 SAM = REPO_ROOT / ".venv-sam" / "bin" / "sam"
 BUILD_DIR = REPO_ROOT / ".aws-sam" / "build"
 SAMCONFIG = REPO_ROOT / "samconfig.toml"
-DIGEST_PARAMETER = "ConfigDigest"
+DIGEST_SUFFIX = "ConfigDigest"
 LOCAL_ONLY_PARAMETER = "LocalDynamoDBEndpoint"
 VERSIONLESS_PROPERTIES = frozenset(
     {
@@ -67,14 +67,27 @@ class Refused(Exception):
     """The deploy path refuses to go on; the message says why and what to do."""
 
 
-# -- the configuration digest ---------------------------------------------------------------------------------
-def config_parameters(template: Mapping[str, Any]) -> list[str]:
-    """The parameters whose value reaches a published function version (through properties or conditions).
+# -- the configuration digests ---------------------------------------------------------------------------------
+def _functions(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        name: res
+        for name, res in (template.get("Resources") or {}).items()
+        if isinstance(res, dict) and res.get("Type") == "AWS::Serverless::Function"
+    }
 
-    Walks ``Globals.Function`` and every ``AWS::Serverless::Function``'s properties, except
-    ``VERSIONLESS_PROPERTIES``, following the conditions they use.
+
+def digest_parameters(template: Mapping[str, Any]) -> set[str]:
+    """The template's ``<Name>ConfigDigest`` parameters (set by the deploy path, never by hand)."""
+    return {name for name in template.get("Parameters") or {} if name.endswith(DIGEST_SUFFIX)}
+
+
+def config_parameters(template: Mapping[str, Any], function: str) -> list[str]:
+    """The parameters whose value reaches ``function``'s published version (through properties or conditions).
+
+    Walks ``Globals.Function`` and the function's properties, except ``VERSIONLESS_PROPERTIES``, following the
+    conditions they use.
     """
-    parameters = set(template.get("Parameters") or {}) - {DIGEST_PARAMETER}
+    parameters = set(template.get("Parameters") or {}) - digest_parameters(template)
     conditions = template.get("Conditions") or {}
     found: set[str] = set()
     seen_conditions: set[str] = set()
@@ -101,14 +114,22 @@ def config_parameters(template: Mapping[str, Any]) -> list[str]:
                     walk(arg)
 
     globals_fn = (template.get("Globals") or {}).get("Function") or {}
-    bodies = [globals_fn] + [
-        res.get("Properties") or {}
-        for res in (template.get("Resources") or {}).values()
-        if res.get("Type") == "AWS::Serverless::Function"
-    ]
-    for body in bodies:
+    for body in (globals_fn, _functions(template)[function].get("Properties") or {}):
         walk({key: value for key, value in body.items() if key not in VERSIONLESS_PROPERTIES})
     return sorted(found)
+
+
+def digest_parameter(template: Mapping[str, Any], function: str) -> str:
+    """The ``<Name>ConfigDigest`` parameter ``function``'s ``VersionDescription`` carries (``Refused`` if none)."""
+    description = (_functions(template)[function].get("Properties") or {}).get("VersionDescription")
+    text = description.get("Fn::Sub") if isinstance(description, dict) else None
+    names = sorted(name for name in digest_parameters(template) if isinstance(text, str) and "${" + name + "}" in text)
+    if len(names) != 1:
+        raise Refused(
+            f"{function} needs VersionDescription: !Sub 'configuration ${{<Name>{DIGEST_SUFFIX}}}' with its own "
+            f"{DIGEST_SUFFIX} parameter, or a parameter-only change would not reach its live alias"
+        )
+    return names[0]
 
 
 def effective_parameters(template: Mapping[str, Any], *overrides: Mapping[str, str]) -> dict[str, str]:
@@ -123,11 +144,21 @@ def effective_parameters(template: Mapping[str, Any], *overrides: Mapping[str, s
     return values
 
 
-def config_digest(template: Mapping[str, Any], values: Mapping[str, str]) -> str:
-    """16 hex digits of SHA-256 over the values of ``config_parameters`` (canonical JSON)."""
-    relevant = {name: values.get(name, "") for name in config_parameters(template)}
+def config_digest(template: Mapping[str, Any], values: Mapping[str, str], function: str) -> str:
+    """16 hex digits of SHA-256 over the values of ``function``'s ``config_parameters`` (canonical JSON)."""
+    relevant = {name: values.get(name, "") for name in config_parameters(template, function)}
     canonical = json.dumps(relevant, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def config_digests(template: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, str]:
+    """``{<Name>ConfigDigest: digest}`` for every function with ``AutoPublishAlias`` (Globals included)."""
+    globals_alias = ((template.get("Globals") or {}).get("Function") or {}).get("AutoPublishAlias")
+    return {
+        digest_parameter(template, name): config_digest(template, values, name)
+        for name, res in _functions(template).items()
+        if (res.get("Properties") or {}).get("AutoPublishAlias", globals_alias)
+    }
 
 
 # -- arguments and samconfig ------------------------------------------------------------------------------------
@@ -268,7 +299,7 @@ def build(args: list[str], run: Runner) -> int:
 
 
 def deploy(args: list[str], run: Runner) -> int:
-    """The guards, then ``sam deploy`` with the merged parameter overrides and ``ConfigDigest``."""
+    """The guards, then ``sam deploy`` with the merged parameter overrides and every ``<Name>ConfigDigest``."""
     envs, _ = split_option(args, ("--config-env",))
     files, _ = split_option(args, ("--config-file",))
     templates, _ = split_option(args, ("-t", "--template", "--template-file"))
@@ -277,17 +308,18 @@ def deploy(args: list[str], run: Runner) -> int:
     env = envs[-1] if envs else "default"
     build_dir = Path(templates[-1]).resolve().parent if templates else BUILD_DIR
     configured = samconfig_overrides(samconfig, env)
-    overrides = {**configured, **parse_overrides(cli_tokens)}
-    overrides.pop(DIGEST_PARAMETER, None)
+    overrides = {
+        k: v for k, v in {**configured, **parse_overrides(cli_tokens)}.items() if not k.endswith(DIGEST_SUFFIX)
+    }
     for line in guard_deploy(build_dir, overrides, samconfig):
         print(f"deploy check: {line}", file=sys.stderr)
     built = load_template(build_dir / "template.yaml")
-    digest = config_digest(built, effective_parameters(built, overrides))
-    print(f"deploy check: {DIGEST_PARAMETER}={digest} ({', '.join(config_parameters(built))})", file=sys.stderr)
+    digests = config_digests(built, effective_parameters(built, overrides))
+    for name, digest in digests.items():
+        print(f"deploy check: {name}={digest}", file=sys.stderr)
     if not templates:
         rest = [*rest, "--template-file", str(build_dir / "template.yaml")]
-    return run([str(SAM), "deploy", *rest, "--parameter-overrides", *encode_overrides(overrides),
-                f"{DIGEST_PARAMETER}={digest}"])  # fmt: skip
+    return run([str(SAM), "deploy", *rest, "--parameter-overrides", *encode_overrides({**overrides, **digests})])
 
 
 def _exec(argv: Sequence[str]) -> int:

@@ -77,9 +77,13 @@ def test_a_current_build_deploys_with_samconfig_overrides_and_the_digest(tmp_pat
     (argv,) = sam.calls
     assert argv[1] == "deploy"
     configured = deploy.samconfig_overrides(SAMCONFIG, "default")
-    assert configured["LogLevel"] == "DEBUG"  # samconfig's overrides are kept, not replaced by the digest
-    expected = deploy.config_digest(root_template, deploy.effective_parameters(root_template, configured))
-    assert sam.overrides == {**configured, "ConfigDigest": expected}
+    assert configured["LogLevel"] == "DEBUG"  # samconfig's overrides are kept, not replaced by the digests
+    values = deploy.effective_parameters(root_template, configured)
+    assert sam.overrides == {
+        **configured,
+        "LexFulfillmentConfigDigest": deploy.config_digest(root_template, values, "LexFulfillmentFunction"),
+        "AgentChatConfigDigest": deploy.config_digest(root_template, values, "AgentChatFunction"),
+    }
     assert "ChatBotVersion" in capsys.readouterr().err
 
 
@@ -91,7 +95,23 @@ def test_the_command_line_wins_over_samconfig_and_changes_the_digest(tmp_path, r
     )
     assert changed.overrides["ChatSystemPrompt"] == "Be brief, and kind."
     assert changed.overrides["LogLevel"] == "INFO"
-    assert changed.overrides["ConfigDigest"] != plain.overrides["ConfigDigest"]
+    for name in ("LexFulfillmentConfigDigest", "AgentChatConfigDigest"):
+        assert changed.overrides[name] != plain.overrides[name]
+
+
+def test_a_digest_given_by_hand_is_replaced(tmp_path, root_template):
+    _, sam = run_deploy(write_build(tmp_path, root_template), "--parameter-overrides", "AgentChatConfigDigest=0000")
+    assert sam.overrides["AgentChatConfigDigest"] != "0000"
+
+
+def test_a_published_function_without_its_digest_is_refused(tmp_path, root_template, monkeypatch, capsys):
+    del root_template["Resources"]["AgentChatFunction"]["Properties"]["VersionDescription"]
+    root = tmp_path / "template.yaml"
+    root.write_text(json.dumps(root_template))
+    monkeypatch.setattr(deploy, "TEMPLATE_PATH", root)
+    status, sam = run_deploy(write_build(tmp_path, root_template))
+    assert (status, sam.calls) == (2, [])
+    assert "AgentChatFunction needs VersionDescription" in capsys.readouterr().err
 
 
 def test_prod_uses_its_own_overrides(tmp_path, root_template):
@@ -180,18 +200,13 @@ def test_scripts_sam_sh_runs_every_command_through_the_deploy_path():
 
 
 # -- the digest -------------------------------------------------------------------------------------------------
-def test_the_digest_covers_exactly_the_parameters_that_reach_a_function_version(root_template):
-    assert deploy.config_parameters(root_template) == [
-        "BedrockModelId",
-        "ChatHistoryTurns",
-        "ChatSystemPrompt",
-        "JwtAudience",
-        "JwtIssuer",
-        "LocalDynamoDBEndpoint",
-        "LogLevel",
-        "SessionTtlSeconds",
-        "SnapStart",
-    ]
+def test_each_digest_covers_exactly_the_parameters_that_reach_its_function(root_template):
+    everywhere = ["LocalDynamoDBEndpoint", "LogLevel", "SessionTtlSeconds", "SnapStart"]  # Globals
+    chat = ["BedrockModelId", "ChatHistoryTurns", "ChatSystemPrompt"]
+    assert deploy.config_parameters(root_template, "AgentChatFunction") == sorted(everywhere + chat)
+    assert deploy.config_parameters(root_template, "LexFulfillmentFunction") == sorted(
+        [*everywhere, *chat, "JwtAudience", "JwtIssuer"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -208,21 +223,29 @@ def test_the_digest_covers_exactly_the_parameters_that_reach_a_function_version(
     ],
 )
 def test_the_digest_changes_only_with_a_value_a_version_runs_with(root_template, name, value, changes):
-    base = deploy.effective_parameters(root_template)
-    changed = deploy.effective_parameters(root_template, {name: value})
-    before, after = deploy.config_digest(root_template, base), deploy.config_digest(root_template, changed)
-    assert (before != after) is changes
-    assert re.fullmatch(r"[0-9a-f]{16}", after)
+    base = deploy.config_digests(root_template, deploy.effective_parameters(root_template))
+    after = deploy.config_digests(root_template, deploy.effective_parameters(root_template, {name: value}))
+    assert set(after) == {"LexFulfillmentConfigDigest", "AgentChatConfigDigest"}
+    assert all((before != after[key]) is changes for key, before in base.items())
+    assert all(re.fullmatch(r"[0-9a-f]{16}", digest) for digest in after.values())
 
 
-def test_every_published_function_carries_the_digest_and_keeps_replaced_versions(root_template):
+def test_an_identity_provider_change_reaches_only_the_function_that_verifies_tokens(root_template):
+    base = deploy.config_digests(root_template, deploy.effective_parameters(root_template))
+    external = {"JwtIssuer": "https://login.example.com/", "JwtAudience": "api://chat"}
+    after = deploy.config_digests(root_template, deploy.effective_parameters(root_template, external))
+    assert after["LexFulfillmentConfigDigest"] != base["LexFulfillmentConfigDigest"]
+    assert after["AgentChatConfigDigest"] == base["AgentChatConfigDigest"]  # its configuration does not change
+
+
+def test_every_published_function_carries_its_own_digest(root_template):
     functions = {n: r for n, r in root_template["Resources"].items() if r["Type"] == "AWS::Serverless::Function"}
     assert functions
+    digests = [deploy.digest_parameter(root_template, name) for name in functions]
+    assert len(set(digests)) == len(functions)  # one each: a change reaches exactly the functions it configures
     for name, res in functions.items():
-        props = res["Properties"]
-        assert props.get("AutoPublishAliasAllProperties") is True, name
-        assert props.get("VersionDescription") == {"Fn::Sub": "configuration ${ConfigDigest}"}, name
-        assert res.get("UpdateReplacePolicy") == "Retain", name
+        assert res["Properties"].get("AutoPublishAliasAllProperties") is True, name
+        assert "UpdateReplacePolicy" not in res, name  # it would also keep replaced permissions and roles
     layer = root_template["Resources"]["SessionLayer"]["Properties"]
     assert layer.get("PublishLambdaVersion") is True
 

@@ -2,9 +2,10 @@
 
 The template is transformed as CloudFormation does on `sam deploy`: packaged (code and layer at S3 keys named after
 their content, as `sam package` uploads them) and translated by AWS SAM's own translator (`.venv-sam`) with the
-deploy's parameter values, ConfigDigest computed by the deploy path (devtools.deploy). CloudFormation then creates
-a new AWS::Lambda::Version when the alias's version resource has a new logical id, or keeps its logical id but
-changes a property whose update requires replacement (its Description); either publishes a new version for `live`.
+deploy's parameter values, each function's ConfigDigest computed by the deploy path (devtools.deploy).
+CloudFormation then creates a new AWS::Lambda::Version when the alias's version resource has a new logical id, or
+keeps its logical id but changes a property whose update requires replacement (its Description); either publishes
+a new version for `live`.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def deployed(overrides: dict[str, str], **artifacts: str) -> dict[str, tuple[str
     """``{function: (version logical id, version description)}`` of each function's `live` alias after a deploy."""
     source = packaged(**artifacts)
     values = deploy.effective_parameters(source, SAMCONFIG_DEFAULT, overrides)
-    values["ConfigDigest"] = deploy.config_digest(source, values)
+    values.update(deploy.config_digests(source, values))
     parameters = {name: value for name, value in values.items() if name in source["Parameters"]}
     resources = translate(source, parameters)["Resources"]
     resolver = Resolver({"Parameters": source["Parameters"]}, parameter_overrides=parameters)
@@ -72,8 +73,7 @@ def deployed(overrides: dict[str, str], **artifacts: str) -> dict[str, tuple[str
         version_id = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
         version = resources[version_id]
         assert version["Type"] == "AWS::Lambda::Version"
-        assert version["DeletionPolicy"] == "Retain"
-        assert version["UpdateReplacePolicy"] == "Retain"  # a replaced version is kept, not deleted under `live`
+        assert version["DeletionPolicy"] == "Retain"  # a renamed version is kept (SAM's default)
         found[function] = (version_id, resolver.resolve(version["Properties"]["Description"]))
     return found
 
@@ -115,10 +115,15 @@ def test_a_parameter_only_change_moves_live_to_a_new_version(baseline, name, val
         # Same logical id (SAM's hash sees only `{"Ref": name}`), but a new Description: CloudFormation replaces
         # the Version resource (Description requires replacement), which publishes the new configuration.
         assert (logical_id, description) != baseline[function], function
-    expected = deploy.config_digest(
-        packaged(), deploy.effective_parameters(packaged(), SAMCONFIG_DEFAULT, {name: value})
-    )
-    assert {description for _, description in after.values()} == {f"configuration {expected}"}
+    values = deploy.effective_parameters(packaged(), SAMCONFIG_DEFAULT, {name: value})
+    for function in FUNCTIONS:
+        assert after[function][1] == f"configuration {deploy.config_digest(packaged(), values, function)}"
+
+
+def test_an_identity_provider_change_moves_only_the_lex_functions_live(baseline):
+    after = deployed({"JwtIssuer": "https://login.example.com/tenant-1/", "JwtAudience": "api://chat"})
+    assert after["LexFulfillmentFunction"] != baseline["LexFulfillmentFunction"]
+    assert after["AgentChatFunction"] == baseline["AgentChatFunction"]
 
 
 def test_a_change_no_version_runs_with_keeps_every_version(baseline):
