@@ -25,7 +25,7 @@ class _NoManagedPolicies:
 
 def translate(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
     """The CloudFormation template CloudFormation would deploy for ``template`` with ``parameters``."""
-    return transform(template, parameters, _NoManagedPolicies())  # type: ignore[arg-type]
+    return transform(template, parameters, _NoManagedPolicies())
 
 
 def main() -> int:
