@@ -26,9 +26,11 @@ FUNCTIONS = ("LexFulfillmentFunction", "AgentChatFunction")
 SAMCONFIG_DEFAULT = deploy.samconfig_overrides(REPO_ROOT / "samconfig.toml", "default")
 
 
-def packaged(*, layer: str = "layer-v1", code: str = "code-v1") -> dict[str, Any]:
+def packaged(*, layer: str = "layer-v1", code: str = "code-v1", chat_timeout: int | None = None) -> dict[str, Any]:
     """template.yaml as `sam deploy` hands it to CloudFormation: artifacts at content-addressed S3 keys."""
     template = copy.deepcopy(load_template())
+    if chat_timeout is not None:
+        template["Resources"]["AgentChatFunction"]["Properties"]["Timeout"] = chat_timeout
     for name, res in template["Resources"].items():
         props = res.get("Properties") or {}
         if "CodeUri" in props:
@@ -54,7 +56,7 @@ def translate(template: dict[str, Any], parameters: dict[str, str]) -> dict[str,
     return json.loads(result.stdout)
 
 
-def deployed(overrides: dict[str, str], **artifacts: str) -> dict[str, tuple[str, str]]:
+def deployed(overrides: dict[str, str], **artifacts: Any) -> dict[str, tuple[str, str]]:
     """``{function: (version logical id, version description)}`` of each function's `live` alias after a deploy."""
     source = packaged(**artifacts)
     values = deploy.effective_parameters(source, SAMCONFIG_DEFAULT, overrides)
@@ -91,6 +93,12 @@ def test_a_layer_only_change_moves_live_to_a_new_version_of_every_function(basel
     after = deployed({}, layer="layer-v2")
     for function in FUNCTIONS:
         assert after[function][0] != baseline[function][0], function  # a new Version resource: a new version
+
+
+def test_a_template_setting_change_moves_only_that_functions_live(baseline):
+    after = deployed({}, chat_timeout=20)
+    assert after["AgentChatFunction"][0] != baseline["AgentChatFunction"][0]
+    assert after["LexFulfillmentFunction"] == baseline["LexFulfillmentFunction"]
 
 
 def test_a_code_only_change_moves_live(baseline):
