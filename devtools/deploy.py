@@ -185,8 +185,10 @@ def samconfig_overrides(path: Path, env: str) -> dict[str, str]:
     merged: dict[str, str] = {}
     for section in ("global", "deploy"):
         value = ((sections.get(section) or {}).get("parameters") or {}).get("parameter_overrides")
-        if value:
-            merged.update(parse_overrides(value if isinstance(value, list) else [value]))
+        if isinstance(value, list):  # one Key=Value per element, spaces and all
+            merged.update(item.split("=", 1) for item in value if "=" in item)
+        elif value:
+            merged.update(parse_overrides([value]))
     return merged
 
 

@@ -269,3 +269,15 @@ def test_sam_cli_reads_the_overrides_back_exactly():
         timeout=60,
     )
     assert json.loads(result.stdout) == values
+
+
+def test_samconfig_overrides_in_both_toml_forms(tmp_path):
+    config = tmp_path / "samconfig.toml"
+    config.write_text(
+        '[default.deploy.parameters]\nparameter_overrides = \'LogLevel="DEBUG" ChatSystemPrompt="Be brief."\'\n'
+        '[prod.global.parameters]\nparameter_overrides = ["LogLevel=WARNING"]\n'
+        '[prod.deploy.parameters]\nparameter_overrides = ["ChatSystemPrompt=Be brief, and kind.", "LogLevel=INFO"]\n'
+    )
+    assert deploy.samconfig_overrides(config, "default") == {"LogLevel": "DEBUG", "ChatSystemPrompt": "Be brief."}
+    assert deploy.samconfig_overrides(config, "prod") == {"LogLevel": "INFO", "ChatSystemPrompt": "Be brief, and kind."}
+    assert deploy.samconfig_overrides(config, "staging") == {}
