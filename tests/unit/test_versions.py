@@ -136,3 +136,14 @@ def test_an_identity_provider_change_moves_only_the_lex_functions_live(baseline)
 
 def test_a_change_no_version_runs_with_keeps_every_version(baseline):
     assert deployed({"LogRetentionDays": "90", "ProtectData": "true", "ReservedConcurrency": "5"}) == baseline
+
+
+def test_a_new_description_replaces_a_version_in_cloudformation():
+    """What the parameter cases rely on, from CloudFormation's registry schema (as cfn-lint ships it)."""
+    script = (
+        "from cfnlint.schema import PROVIDER_SCHEMA_MANAGER\n"
+        "schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema('us-east-1', 'AWS::Lambda::Version').schema\n"
+        "print('\\n'.join(schema['createOnlyProperties']))\n"
+    )
+    result = subprocess.run([str(SAM_PYTHON), "-c", script], capture_output=True, text=True, check=True, timeout=60)
+    assert "/properties/Description" in result.stdout.split()
