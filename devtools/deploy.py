@@ -16,7 +16,8 @@ container it would not find ``template.yaml``), runs ``sam build``, then checks 
 then passes the parameter overrides (samconfig's for the environment, then the command line's) with one
 ``<Name>ConfigDigest`` per function: a digest of the parameter values that reach that function's configuration.
 It is the function's version description, so a parameter-only change replaces that version and its ``live``
-moves to a new one; a deploy that changes no such value keeps it. Any other command goes to SAM CLI unchanged.
+moves to a new one; a deploy that changes no such value keeps it. ``local start-api`` is refused (SAM CLI does
+not emulate the JWT authorizer: every route would answer 401). Any other command goes to SAM CLI unchanged.
 
 Usage: ``python -m devtools.deploy <sam arguments>`` (``scripts/sam.sh`` runs it with the project's Python).
 """
@@ -338,6 +339,11 @@ def main(argv: Sequence[str] | None = None, run: Runner = _exec) -> int:
             return build(args[1:], run)
         if command == "deploy":
             return deploy(args[1:], run)
+        if args[:2] == ["local", "start-api"]:
+            raise Refused(
+                "SAM CLI does not emulate ChatApi's JWT authorizer, so every route would answer 401: "
+                "scripts/run-local.sh serves the API and the chat page locally (sam local invoke works)"
+            )
     except (Refused, CheckFailed) as exc:
         print(f"scripts/sam.sh {command}: refused: {exc}", file=sys.stderr)
         return 2

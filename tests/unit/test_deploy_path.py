@@ -281,3 +281,10 @@ def test_samconfig_overrides_in_both_toml_forms(tmp_path):
     assert deploy.samconfig_overrides(config, "default") == {"LogLevel": "DEBUG", "ChatSystemPrompt": "Be brief."}
     assert deploy.samconfig_overrides(config, "prod") == {"LogLevel": "INFO", "ChatSystemPrompt": "Be brief, and kind."}
     assert deploy.samconfig_overrides(config, "staging") == {}
+
+
+def test_local_start_api_is_refused_with_the_way_that_works(capsys):
+    sam = Sam()
+    assert deploy.main(["local", "start-api"], run=sam) == 2
+    assert sam.calls == []
+    assert "scripts/run-local.sh" in capsys.readouterr().err
