@@ -17,7 +17,8 @@ the conversation window (``w``) and what the writer knew of the session record's
 turn number in the sort key (fixed-width base 62) is the optimistic lock: two writers that loaded the
 same turn both write the next number and only one ``attribute_not_exists`` put succeeds. The payload
 (messages, redactions, snapshot) is compact JSON compressed with zlib in one binary attribute ``b``:
-every byte of an item is billed, and a 600-byte exchange with its snapshot then fits one write unit.
+every byte of an item is billed, and a 600-byte exchange with its snapshot then fits one write unit. A
+stored turn is rewritten only to redact a message (``update_message``), conditional on its version ``v``.
 """
 
 from __future__ import annotations
