@@ -197,8 +197,9 @@ def test_history_pages_back_through_every_live_message(store: SessionStore) -> N
     for n in range(7):
         store.append(ref, [user(f"q{n}"), bot(f"a{n}")])
     pages, below = [], None
+    incarnation = store.get(ref).incarnation
     while True:
-        messages, below = store.history(ref, below=below, limit=3)
+        messages, below = store.history(ref, below=below, limit=3, incarnation=None if below is None else incarnation)
         pages.append([m.content for m in messages])
         if below is None:
             break

@@ -182,17 +182,19 @@ class LexRuntime[A: SessionAttributes]:
         session = loaded.session if loaded is not None else None
         history = loaded.recent if loaded is not None else []
         verified = self.profiles.verify(event, self.router.attributes_type) if self.profiles is not None else None
+        saved = None
         for run in range(1, MAX_TURN_RUNS + 1):
             result = self._run(event, session, history=history, agent=agent, verified=verified, first=run == 1, key=key)
             if not (result.messages or result.changes):
                 break
             try:
-                store.append(
+                saved = store.append(
                     ref,
                     result.messages,
                     expected=session if session is not None else NEW_SESSION,
                     state=StatePatch(set=result.changes),
                     origin=key,
+                    author=verified.subject if verified is not None else None,
                 )
                 break
             except StaleState as stale:
@@ -203,6 +205,8 @@ class LexRuntime[A: SessionAttributes]:
                 session = stale.session  # type: ignore[assignment]
         if result.linked is not None:  # only the run whose state was saved reaches the profile
             self.profiles.save(result.linked, result.attributes)  # type: ignore[union-attr]
+        if verified is not None and saved is not None and saved.messages:
+            self._link(ref, verified.subject, session)
         self._count("LexTurns")
         self.logger.info(
             "lex turn",
@@ -214,6 +218,15 @@ class LexRuntime[A: SessionAttributes]:
             },
         )
         return result.answer
+
+    def _link(self, ref: SessionRef, subject: str, session: Session | None) -> None:
+        """Link the conversation to the verified user on their first turn of it (the newest turn was not theirs).
+
+        Their turns name them (``append(author=...)``); the link finds the conversation for an export or erase.
+        """
+        if session is not None and session.author == subject:
+            return
+        self.store.link(subject, ref, ttl_seconds=self.profiles.profiles.ttl_seconds)  # type: ignore[union-attr]
 
     def _run(
         self,

@@ -284,7 +284,7 @@ class BaseSessionStore(SessionStore):
         """
         if title is not None or current.listed_at is None:
             return True
-        return (now - current.listed_at).total_seconds() >= self.policy.index_interval_seconds
+        return (now - current.listed_at).total_seconds() >= self.policy.index_bound_seconds
 
     # -- sessions ---------------------------------------------------------------------------------
     def create(self, ref: SessionRef, *, state: Mapping[str, Any] | None = None) -> Session:
@@ -704,29 +704,33 @@ class BaseSessionStore(SessionStore):
     # -- a user's data (export, erase) ------------------------------------------------------------
     def session_refs(
         self, actor_id: str, *, channel: Channel = "api", after: str | None = None
-    ) -> tuple[list[SessionRef], str | None]:
-        """A page of the actor's indexed sessions (expired or not), newest first, and a position after it."""
+    ) -> tuple[list[tuple[SessionRef, str]], bool]:
+        """A page of the actor's indexed sessions (expired or not), newest first, each with the position after it."""
         scope = items.actor_scope(channel, actor_id)
         start = logic.decode_list_cursor(scope, after) if after else None
         deadline.check("session store read")
         entries = self._list(scope, None, start, _REFS_PAGE)
-        refs = [SessionRef.of(actor_id, sid, channel) for sid, _ in entries]
-        position = None
-        if len(entries) == _REFS_PAGE:
-            last_id, last_head = entries[-1]
-            position = logic.encode_list_cursor(scope, _ms(last_head.activity), last_id)  # type: ignore[arg-type]
-        return refs, position
+        found = [
+            (
+                SessionRef.of(actor_id, sid, channel),
+                logic.encode_list_cursor(scope, _ms(head.activity), sid),  # type: ignore[arg-type]
+            )
+            for sid, head in entries
+        ]
+        return found, len(entries) == _REFS_PAGE
 
     def history(
-        self, ref: SessionRef, *, below: int | None = None, limit: int = 200
+        self, ref: SessionRef, *, below: int | None = None, limit: int = 200, incarnation: int | None = None
     ) -> tuple[list[Message], int | None]:
-        """Live messages of turns below ``below`` (one read), oldest first, and where to continue."""
+        """Live messages below turn ``below``, oldest first, and where to go on (one read given ``incarnation``)."""
         deadline.check("session store read")
-        head = self._get_head(ref)
+        if incarnation is None:
+            head = self._get_head(ref)
+            if head is None:
+                return [], None
+            incarnation = head.incarnation
         now = self._now()
-        if head is None:
-            return [], None
-        turns, more = self._read_turns(ref, head.incarnation, below or items.MAX_TURN + 1, limit)
+        turns, more = self._read_turns(ref, incarnation, below or items.MAX_TURN + 1, limit)
         live = [t for t in turns if logic.alive(t.expires_at, now)]
         messages = [m for t in reversed(live) for m in t.messages]
         following = turns[-1].number if more and turns and len(live) == len(turns) else None

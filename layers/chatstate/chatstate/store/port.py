@@ -98,8 +98,13 @@ class StorePolicy:
             raise ValueError("ttl_seconds must be at least 60")
         if self.idempotency_seconds < 1:
             raise ValueError("idempotency_seconds must be positive")
-        if not 0 <= self.index_interval_seconds < self.ttl_seconds:
-            raise ValueError("index_interval_seconds must be from 0 to below ttl_seconds")
+        if self.index_interval_seconds < 0:
+            raise ValueError("index_interval_seconds must not be negative")
+
+    @property
+    def index_bound_seconds(self) -> int:
+        """The effective order bound: ``index_interval_seconds``, at most half the session lifetime."""
+        return min(self.index_interval_seconds, self.ttl_seconds // 2)
 
     @property
     def head_slack_seconds(self) -> int:
@@ -213,16 +218,21 @@ class SessionStore(ABC):
     @abstractmethod
     def session_refs(
         self, actor_id: str, *, channel: Channel = "api", after: str | None = None
-    ) -> tuple[list[SessionRef], str | None]:
-        """A page of every indexed session of the actor (expired ones included), and the position after it."""
+    ) -> tuple[list[tuple[SessionRef, str]], bool]:
+        """A page of every indexed session of the actor (expired ones included), newest first, one read.
+
+        Each ref comes with the position just after it (an ``after`` to continue from); the flag says
+        whether more may follow the page.
+        """
 
     @abstractmethod
     def history(
-        self, ref: SessionRef, *, below: int | None = None, limit: int = 200
+        self, ref: SessionRef, *, below: int | None = None, limit: int = 200, incarnation: int | None = None
     ) -> tuple[list[Message], int | None]:
         """Live messages of up to ``limit`` turns numbered below ``below`` (oldest first), and where to continue.
 
         Pages go from the newest turns back; the second value is the ``below`` of the next page (``None``: done).
+        With the session's ``incarnation`` (from ``get``) a page is one read, else two.
         """
 
     @abstractmethod
