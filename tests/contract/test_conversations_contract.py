@@ -160,7 +160,7 @@ def test_rename_sets_the_title_and_later_turns_keep_it(store: SessionStore, cloc
     with pytest.raises(SessionNotFound):
         store.rename(SessionRef.of("alice", "absent"), "x")
     for bad in ("", "   ", "x" * 201, "bell\x07"):
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="title must be"):
             store.rename(ref, bad)
     clock.advance(TTL + 1)
     with pytest.raises(SessionNotFound):
