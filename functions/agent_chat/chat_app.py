@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import conversation_routes
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -96,6 +97,7 @@ ROUTES: tuple[tuple[str, str], ...] = (
     ("DELETE", "/sessions/<session_id>"),
     ("GET", "/profile"),
     ("PATCH", "/profile"),
+    *conversation_routes.ROUTES,
 )
 _ROUTE_PATTERNS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = tuple(
     (re.compile("^" + re.sub(r"<\w+>", "[^/]+", path) + "$"), frozenset(m for m, p in ROUTES if p == path))
@@ -336,6 +338,22 @@ def _build_app() -> APIGatewayHttpResolver:
         merged = get_profile_store().merge(caller, patch.changes())
         logger.info("profile merged", extra={"fields": sorted(patch.changes())})
         return _json_response(200, {"profile": merged})
+
+    def conversations() -> Any:
+        from chatstate.chat.conversations import build_conversations
+        from chatstate.profile.wiring import get_profile_store
+
+        return build_conversations(get_service().store, get_profile_store())
+
+    conversation_routes.register(
+        app,
+        actor=actor,
+        session_scope=session_scope,
+        body_bytes=body_bytes,
+        respond=_json_response,
+        conversations=conversations,
+        logger=logger,
+    )
 
     @app.not_found
     def not_found(_exc: NotFoundError) -> Response:

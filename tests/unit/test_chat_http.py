@@ -385,8 +385,8 @@ def test_unknown_route_is_json_404(chat, path):
 @pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
-        ("GET", "/sessions", "POST"),
-        ("PUT", "/sessions/s1", "DELETE, GET"),
+        ("PUT", "/sessions", "GET, POST"),
+        ("PUT", "/sessions/s1", "DELETE, GET, PATCH"),
         ("PATCH", "/sessions/s1/messages", "GET, POST"),
         ("DELETE", "/sessions/s1/messages", "GET, POST"),
     ],

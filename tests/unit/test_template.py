@@ -258,7 +258,11 @@ def test_dynamodb_access_is_explicit_and_scoped_to_the_table(function_id):
     for statement in dynamo:
         actions = as_list(statement["Action"])
         assert not any("*" in action for action in actions)
-        assert as_list(statement["Resource"]) == [{"Fn::GetAtt": ["SessionTable", "Arn"]}]
+        table = [{"Fn::GetAtt": ["SessionTable", "Arn"]}]
+        index = [{"Fn::Sub": "${SessionTable.Arn}/index/by-activity"}]  # the conversation list: Query only
+        assert as_list(statement["Resource"]) == table or (
+            as_list(statement["Resource"]) == index and actions == ["dynamodb:Query"]
+        )
     actions = {a for s in dynamo for a in as_list(s["Action"])}
     assert actions == GRANTED_DYNAMODB_ACTIONS[function_id]
 
@@ -521,6 +525,10 @@ def test_chat_function_environment_and_routes():
         "DELETE /sessions/{session_id}",
         "GET /profile",
         "PATCH /profile",
+        "GET /sessions",
+        "PATCH /sessions/{session_id}",
+        "GET /me/export",
+        "DELETE /me",
     }
     events = RESOURCES["AgentChatFunction"]["Properties"]["Events"].values()
     assert all(e["Properties"]["PayloadFormatVersion"] == "2.0" for e in events)
