@@ -145,7 +145,23 @@
     list.append(...page.sessions.map(conversationItem));
     nextCursor = page.next_cursor || null;
     $("conversations-more").hidden = !nextCursor;
+    if (!cursor) currentFirst();
     showEmpty();
+  }
+
+  // The list's order trails activity by up to the store's index interval (10 min by default, docs/conversations.md):
+  // the open conversation, whose exact updated_at the page has, goes first when it is newer than the top entry.
+  function currentFirst() {
+    const current = window.chatstate.currentSession();
+    const list = $("conversation-list");
+    const li = current && list.querySelector(`li[data-session-id="${CSS.escape(current.session_id)}"]`);
+    const top = list.querySelector("li.conversation time");
+    if (!li || !current.updated_at || li === list.firstElementChild) return;
+    if (Date.parse(current.updated_at) <= Date.parse(top.dateTime)) return;
+    const when = li.querySelector("time");
+    when.dateTime = current.updated_at;
+    when.textContent = relativeTime(current.updated_at);
+    list.prepend(li);
   }
 
   function markCurrent() {
