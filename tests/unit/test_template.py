@@ -237,6 +237,21 @@ def test_table_key_schema_is_pk_sk_on_demand():
     assert spec["BillingMode"] == "PAY_PER_REQUEST"
 
 
+def test_the_conversation_list_index_is_sparse_keyed_by_actor_and_activity_with_a_small_projection():
+    from chatstate.store import items
+
+    spec = session_table_spec()
+    (index,) = spec["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == items.INDEX_NAME
+    assert index["KeySchema"] == [
+        {"AttributeName": items.INDEX_PK, "KeyType": "HASH"},
+        {"AttributeName": items.INDEX_SK, "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["ti", "c", "m", "expires_at"]}
+    types = {a["AttributeName"]: a["AttributeType"] for a in spec["AttributeDefinitions"]}
+    assert types == {"pk": "S", "sk": "S", items.INDEX_PK: "S", items.INDEX_SK: "N"}
+
+
 GRANTED_DYNAMODB_ACTIONS = {
     # What each function's code calls (tests/unit/test_iam_actions.py records it on moto and compares).
     "LexFulfillmentFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"},
