@@ -68,6 +68,7 @@ def test_one_profile_across_both_functions(stack):
     assert messages_text(lex("lex_greeting", forged)).startswith("Bonjour, Ana!")
     assert call(http_event("GET", "/profile", actor=USER)).body == {"profile": {"name": "Bea", "language": "es"}}
     items = stack.scan(TableName=TABLE)["Items"]
-    profiles = [item for item in items if item["pk"]["S"].startswith("U")]  # users' props items
-    assert [item["pk"]["S"] for item in profiles] == [f"U{USER}"]
+    users = [item for item in items if item["pk"]["S"].startswith("U")]  # the user's partition
+    assert [item["pk"]["S"] for item in users if item["sk"]["S"] == "~"] == [f"U{USER}"]  # one profile item
+    assert {item["sk"]["S"][0] for item in users if item["sk"]["S"] != "~"} == {"l"}  # links to Lex conversations
     assert all("expires_at" in item for item in items)
