@@ -103,6 +103,22 @@ def test_a_large_session_is_exported_over_several_pages_without_loss(store, serv
         service.export(BEN, service.export(ANA)["next_cursor"])
 
 
+def test_lex_turns_of_many_conversations_are_paged_too(store, service, monkeypatch) -> None:
+    for n in range(6):
+        ref = SessionRef.lex("BOT1", f"talk-{n}")
+        store.append(ref, pair(f"mine {n}"), author=ANA)
+        store.append(ref, pair(f"theirs {n}"), author=BEN)
+        store.link(ANA, ref, ttl_seconds=TTL)
+    monkeypatch.setattr(account, "EXPORT_PAGE_BYTES", 20)
+    first = service.export(ANA)
+    assert first["next_cursor"] is not None
+    export = merged_export(service, ANA)
+    assert sorted(t["turns"][0]["messages"][0]["content"] for t in export["lex_turns"]) == [
+        f"mine {n}" for n in range(6)
+    ]
+    assert "theirs" not in str(export)
+
+
 def test_erase_removes_everything_of_the_user_and_keeps_everyone_elses(store, service, clock) -> None:
     seed(store, service, clock)
     receipt = service.erase(ANA)

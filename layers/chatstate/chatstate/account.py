@@ -103,8 +103,10 @@ class AccountService:
     def export(self, subject: str, cursor: str | None = None) -> dict[str, Any]:
         """One page of everything stored for ``subject``: ``{"profile"?, "sessions", "lex_turns", "next_cursor"}``.
 
-        The first page carries the profile. A session too large for one page continues on the next with
-        its older messages (same ``session_id``, ``"continued": true``); merge by id, older messages first.
+        A page ends after about ``EXPORT_PAGE_BYTES`` of messages or when the invocation's budget runs low
+        (always with some progress). The first page carries the profile. A session too large for one page
+        continues on the next with its older messages (same ``session_id``, ``"continued": true``): merge
+        by id, older messages first.
         Raises ``InvalidCursor``; ``ValueError`` for an unusable subject.
         """
         check_subject(subject)
@@ -119,8 +121,8 @@ class AccountService:
                 page["next_cursor"] = _encode(subject, resume)
                 return page
             state = {"p": "l", "i": 0}
-        page["lex_turns"] = self._export_lex(subject, state.get("i", 0))
-        page["next_cursor"] = None
+        following = self._export_lex(subject, int(state.get("i", 0)), page, budget)
+        page["next_cursor"] = None if following is None else _encode(subject, {"p": "l", "i": following})
         return page
 
     def _export_sessions(
@@ -131,6 +133,8 @@ class AccountService:
         while True:
             refs, more = self.store.session_refs(subject, after=after)
             for ref, position in refs:
+                if self._out_of_time() and page["sessions"]:
+                    return {"p": "s", "a": after, "b": below}
                 entry, left = self._export_session(ref, below, budget)
                 if entry is not None:
                     if below is not None:
@@ -158,7 +162,7 @@ class AccountService:
             )
             pages.append(messages)
             budget[0] -= sum(len(m.content) for m in messages)
-            if below is None or budget[0] <= 0:
+            if below is None or budget[0] <= 0 or self._out_of_time():
                 break
         entry = {
             "session_id": ref.session_id,
@@ -172,19 +176,24 @@ class AccountService:
         }
         return entry, below
 
-    def _export_lex(self, subject: str, start: int) -> list[dict[str, Any]]:
-        found = []
-        for ref in sorted(self.store.links(subject), key=lambda r: (r.actor_id, r.session_id))[start:]:
+    def _export_lex(self, subject: str, start: int, page: dict[str, Any], budget: list[int]) -> int | None:
+        """Add the user's Lex turns, conversation by conversation from ``start``; where to resume, or ``None``."""
+        links = sorted(self.store.links(subject), key=lambda r: (r.actor_id, r.session_id))
+        for position in range(start, len(links)):
+            if (budget[0] <= 0 or self._out_of_time()) and (page["sessions"] or page["lex_turns"]):
+                return position
+            ref = links[position]
             turns = self.store.authored_turns(ref, subject)
+            budget[0] -= sum(len(m.content) for _, messages in turns for m in messages)
             if turns:
-                found.append(
+                page["lex_turns"].append(
                     {
                         "bot_id": ref.actor_id,
                         "session_id": ref.session_id,
                         "turns": [{"turn": n, "messages": [_message(m) for m in messages]} for n, messages in turns],
                     }
                 )
-        return found
+        return None
 
     # -- erase ------------------------------------------------------------------------------------
     def erase(self, subject: str, cursor: str | None = None) -> dict[str, Any]:
