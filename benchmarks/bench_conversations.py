@@ -58,7 +58,7 @@ def index_writes(before: dict[str, Any] | None, after: dict[str, Any] | None) ->
     if old == new:
         return 0
     if old is None or new is None:
-        return capacity.write_units(capacity.item_size(old or new))  # type: ignore[arg-type]
+        return capacity.write_units(capacity.item_size(old if old is not None else new or {}))
     keys = (items.INDEX_PK, items.INDEX_SK)
     if any(old[k] != new[k] for k in keys):
         return capacity.write_units(capacity.item_size(old)) + capacity.write_units(capacity.item_size(new))

@@ -22,6 +22,8 @@ step "ruff check"
 .venv/bin/ruff check .
 step "ruff format --check"
 .venv/bin/ruff format --check .
+step "mypy (strict on the layer, the functions checked too)"
+.venv/bin/mypy
 
 step "pytest (unit + integration + the chat page in headless Chromium)"
 .venv/bin/python -m pytest

@@ -18,9 +18,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publis
 def chat() -> Iterator[ChatHarness]:
     harness = ChatHarness()
     harness.profiles = InMemoryProfileStore(now=harness.clock)
-    chat_app.configure(store=harness.store, responder=harness.responder, profiles=harness.profiles)
+    harness.use(harness.responder, profiles=harness.profiles)
     yield harness
-    chat_app.reset()
+    chat_app.configure()
 
 
 def listed(chat: ChatHarness, actor: str = "alice", **query: str) -> dict:

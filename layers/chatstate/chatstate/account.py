@@ -25,6 +25,7 @@ import hashlib
 import json
 import secrets
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from chatstate import deadline
@@ -76,7 +77,7 @@ def _message(message: Message) -> dict[str, Any]:
     }
 
 
-def _iso(moment: Any) -> str:
+def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 

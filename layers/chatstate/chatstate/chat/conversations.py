@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from chatstate.chat.errors import InvalidRequest
-from chatstate.chat.payloads import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from chatstate.models import SessionListPage, SessionSummary
-from chatstate.store.port import MAX_TITLE_CHARS
+from chatstate.chat.payloads import DEFAULT_PAGE_SIZE
+from chatstate.models import SessionListPage, SessionRef, SessionSummary
+from chatstate.store.port import MAX_PAGE_SIZE, MAX_TITLE_CHARS
 
 if TYPE_CHECKING:
     from chatstate.account import AccountService
@@ -33,13 +33,12 @@ class RenameBody(BaseModel):
     title: str
 
 
-def parse_limit(raw: str | None) -> int:
-    """A ``limit`` query parameter: absent → the default, else an integer 1..``MAX_PAGE_SIZE`` (400 otherwise)."""
-    if raw is None or raw == "":
-        return DEFAULT_PAGE_SIZE
-    if raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= MAX_PAGE_SIZE:
-        return int(raw)
-    raise InvalidRequest("limit", f"must be an integer from 1 to {MAX_PAGE_SIZE}")
+class CursorQuery(BaseModel):
+    """Query of ``GET /me/export`` and ``DELETE /me``: an optional ``cursor`` from the previous answer."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    cursor: str | None = Field(default=None, title="cursor", description="must be a string")
 
 
 class Conversations:
@@ -52,14 +51,16 @@ class Conversations:
 
     def __init__(self, store: SessionStore, account: AccountService | Callable[[], AccountService]) -> None:
         self.store = store
-        self._account = account
+        self._account: AccountService | None = None if callable(account) else account
+        self._build_account = account if callable(account) else None
 
     @property
     def account(self) -> AccountService:
         """The export/erase service (built on first use)."""
-        if callable(self._account) and not hasattr(self._account, "erase"):
-            self._account = self._account()
-        return self._account  # type: ignore[return-value]
+        if self._account is None:
+            assert self._build_account is not None
+            self._account = self._build_account()
+        return self._account
 
     @staticmethod
     def _actor(actor_id: str) -> str:
@@ -73,11 +74,8 @@ class Conversations:
             raise InvalidRequest("limit", f"must be an integer from 1 to {MAX_PAGE_SIZE}")
         return self.store.list_sessions(self._actor(actor_id), limit=limit, cursor=cursor or None)
 
-    def rename(self, actor_id: str, session_id: str, title: str) -> SessionSummary:
+    def rename(self, ref: SessionRef, title: str) -> SessionSummary:
         """Set a session's title (``SessionNotFound`` for an absent, expired or another actor's session)."""
-        from chatstate.chat.service import ChatService
-
-        ref = ChatService.ref(actor_id, session_id)
         clean = title.strip()
         if not clean or len(clean) > MAX_TITLE_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in clean):
             raise InvalidRequest("title", f"must be 1..{MAX_TITLE_CHARS} characters without control characters")

@@ -219,7 +219,7 @@ class BaseSessionStore(SessionStore):
             expires, updated = max(expires, newest.expires_at), max(updated, newest.created_at)
             if newest.number >= turns:
                 turns, events, users = newest.number, newest.event_count, newest.message_count
-                origin, author = newest.request_id, newest.author
+                origin, author = newest.origin, newest.author
         if not logic.alive(expires, now):
             return None
         return Session.model_construct(
@@ -311,7 +311,7 @@ class BaseSessionStore(SessionStore):
             except WriteConflict:
                 _backoff(attempt)
                 continue
-            return self._session(ref, head, None, now)  # type: ignore[return-value]
+            return self._session(ref, head, None, now)  # type: ignore[return-value]  # just created: live
         raise ConflictError(f"session {ref.session_id!r} kept changing; not created")
 
     def get(self, ref: SessionRef) -> Session | None:
@@ -393,7 +393,7 @@ class BaseSessionStore(SessionStore):
                 self._write(ref, result.incarnation, turn=turn, head=head, request=record)
             except WriteConflict as conflict:
                 if "request" in conflict.kinds:
-                    found = self._get_request(ref, request_id)  # type: ignore[arg-type]
+                    found = self._get_request(ref, request_id)  # type: ignore[arg-type]  # conflicts only with an id
                     self._refuse_duplicate(found, fingerprint, now)
                 current, dead = None, None
                 _backoff(attempt)
@@ -467,7 +467,7 @@ class BaseSessionStore(SessionStore):
                 message_count=users,
                 created_at=now,
                 expires_at=expires,
-                request_id=tag,
+                origin=tag,
                 author=author,
             )
         counters: dict[str, Any] = {
@@ -553,11 +553,11 @@ class BaseSessionStore(SessionStore):
                 return found, True  # the backend's page (1 MB) filled before the limit: stop here, cursor on
             requested = max(1, math.ceil((wanted - len(found)) / 2))
             deadline.check("session store read")
-            turns, more = self._read_turns(ref, incarnation, oldest, requested)  # type: ignore[arg-type]
+            turns, more = self._read_turns(ref, incarnation, oldest, requested)  # type: ignore[arg-type]  # more: oldest set
 
     def page_messages(self, ref: SessionRef, *, limit: int = 20, cursor: str | None = None) -> MessagePage:
         """Page back through history: one read per page when turns hold two messages."""
-        logic.clamp_page_size(limit)
+        logic.check_page_size(limit)
         span = max(1, math.ceil(limit / 2))
         if cursor is None:
             snapshot, session = self._current(ref, span)
@@ -611,7 +611,7 @@ class BaseSessionStore(SessionStore):
         try:
             self._refuse_duplicate(record, fingerprint, self._now())
         except DuplicateRequest as duplicate:
-            return duplicate.record  # type: ignore[return-value]
+            return duplicate.record
         return None
 
     def replay(self, ref: SessionRef, record: RequestRecord) -> list[Message]:
@@ -674,7 +674,7 @@ class BaseSessionStore(SessionStore):
         self, actor_id: str, *, channel: Channel = "api", limit: int = 20, cursor: str | None = None
     ) -> SessionListPage:
         """One index read of ``limit + 1`` entries above the expiry floor: full pages, no filter after the limit."""
-        logic.clamp_page_size(limit)
+        logic.check_page_size(limit)
         scope = items.actor_scope(channel, actor_id)
         after = logic.decode_list_cursor(scope, cursor) if cursor else None
         floor = self._now() - timedelta(seconds=self.policy.ttl_seconds)
@@ -684,7 +684,7 @@ class BaseSessionStore(SessionStore):
         next_cursor = None
         if len(entries) > limit:
             last_id, last_head = page[-1]
-            next_cursor = logic.encode_list_cursor(scope, _ms(last_head.activity), last_id)  # type: ignore[arg-type]
+            next_cursor = logic.encode_list_cursor(scope, _ms(last_head.activity or last_head.updated_at), last_id)
         return SessionListPage(sessions=[self._summary(sid, head) for sid, head in page], next_cursor=next_cursor)
 
     def rename(self, ref: SessionRef, title: str) -> SessionSummary:
@@ -713,7 +713,7 @@ class BaseSessionStore(SessionStore):
         found = [
             (
                 SessionRef.of(actor_id, sid, channel),
-                logic.encode_list_cursor(scope, _ms(head.activity), sid),  # type: ignore[arg-type]
+                logic.encode_list_cursor(scope, _ms(head.activity or head.updated_at), sid),
             )
             for sid, head in entries
         ]

@@ -148,7 +148,8 @@ class DynamoDBTable:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return getattr(client, operation)(**kwargs, **self._extra)
+            result: dict[str, Any] = getattr(client, operation)(**kwargs, **self._extra)
+            return result
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, kinds) from exc
 
@@ -418,7 +419,8 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
             )
         except WriteConflict:
             return None
-        return self._parse(items.item_to_head, response["Attributes"])
+        head: Head = self._parse(items.item_to_head, response["Attributes"])
+        return head
 
     def _wipe(self, ref: SessionRef) -> tuple[dict[str, int], bool]:
         """One keys-only Query page (ascending: records, turns, then the head) and its deletes, 25 per batch."""

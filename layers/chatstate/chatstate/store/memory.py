@@ -87,7 +87,7 @@ class InMemorySessionStore(BaseSessionStore):
                     ok = held == head.expect_incarnation
                 else:
                     ok = held == head.head.incarnation and (
-                        head.mode == "touch" or current.version == head.expect_version  # type: ignore[union-attr]
+                        head.mode == "touch" or current.version == head.expect_version  # type: ignore[union-attr]  # held == an int: current is set
                     )
                 if not ok:
                     failed.add("head")
@@ -111,7 +111,7 @@ class InMemorySessionStore(BaseSessionStore):
                         title=current.title if current.title is not None else new.title,
                     )
                 else:
-                    self._heads[ref] = _copy(head.head)  # type: ignore[assignment]
+                    self._heads[ref] = _copy(head.head)  # type: ignore[assignment]  # create/update: a whole head
             if turn is not None:
                 self._turns.setdefault(ref, {}).setdefault(incarnation, {})[turn.number] = turn
             if request is not None:
@@ -142,7 +142,7 @@ class InMemorySessionStore(BaseSessionStore):
         entries.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
         if after is not None:
             entries = [entry for entry in entries if (entry[0], entry[1]) < after]
-        return [(session_id, _copy(head)) for _, session_id, head in entries[:limit]]  # type: ignore[misc]
+        return [(session_id, replace(head, state=copy.deepcopy(head.state))) for _, session_id, head in entries[:limit]]
 
     def _rename(
         self, ref: SessionRef, title: str, now: datetime, head_after: datetime, activity_after: datetime
@@ -157,7 +157,7 @@ class InMemorySessionStore(BaseSessionStore):
                 return None
             renamed = replace(head, title=title, version=head.version + 1, activity=head.activity or now)
             self._heads[ref] = renamed
-            return _copy(renamed)
+            return replace(renamed, state=copy.deepcopy(renamed.state))
 
     def _wipe(self, ref: SessionRef) -> tuple[dict[str, int], bool]:
         with self._lock:

@@ -52,7 +52,7 @@ class Turn:
     message_count: int
     created_at: datetime
     expires_at: datetime
-    request_id: str | None = None
+    origin: str | None = None
     """The tag of the request that wrote the turn: ``append``'s ``origin``, else its ``request_id``."""
     author: str | None = None
     """The verified user who made the turn (``append``'s ``author``), when one was signed in."""
