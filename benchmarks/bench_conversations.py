@@ -228,7 +228,7 @@ def conversation(
     creation = meter.take()
     clock.advance(pace)  # the user types the first message
     for _ in range(TURNS):
-        service.send_message(actor, session_id, USER_TEXT)
+        service.send_message(SessionRef.of(actor, session_id), USER_TEXT)
         clock.advance(pace)
     turns = meter.take()
     return {"creation": creation, "turns": turns}
@@ -273,8 +273,7 @@ def main() -> None:
 
         # 3. rename
         ref = SessionRef.of(ACTOR, "rename-me")
-        store.append(ref, [])
-        ChatService(store, EchoMemoryResponder()).send_message(ACTOR, "rename-me", USER_TEXT)
+        ChatService(store, EchoMemoryResponder()).send_message(ref, USER_TEXT)
         meter.take()
         store.rename(ref, "Lisbon, the 14th")
         report["rename"] = meter.take()
