@@ -280,8 +280,7 @@ class BaseSessionStore(SessionStore):
         """Whether a stateless turn at ``now`` must touch the head for the list.
 
         It must for a first title, for a head not listed yet (written before listing existed), and when the
-        listed activity is at least one interval old; only the last two move the listed activity (a touch
-        without one leaves the index key alone).
+        listed activity is at least one interval old.
         """
         if title is not None or current.listed_at is None:
             return True
@@ -508,12 +507,10 @@ class BaseSessionStore(SessionStore):
             or (listed and self._index_due(current, title, now))
         ):
             update: dict[str, Any] = {"head_expires_at": self._head_expiry(now)}
-            moved = listed and self._index_due(current, None, now)  # not for a title alone: one index write less
-            if moved:
+            if listed:
                 update["listed_at"] = now
             result = result.model_copy(update=update)
-            head = self._head_of(result, updated_at=current.updated_at)
-            head_write = HeadWrite(head if moved else replace(head, activity=None), "touch")
+            head_write = HeadWrite(self._head_of(result, updated_at=current.updated_at), "touch")
         elif turn is None:
             result = current
         return turn, head_write, result

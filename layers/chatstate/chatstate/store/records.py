@@ -69,8 +69,8 @@ class HeadWrite:
       the dead incarnation ``expect_incarnation``.
     * ``replace``: put ``head`` (a state change); the head must hold ``head.incarnation`` at version
       ``expect_version``.
-    * ``touch``: set only ``expires_at``, the counters, the listed activity (unless ``head.activity`` is
-      ``None``) and (if it has none) the title; the head must hold ``head.incarnation``.
+    * ``touch``: set only ``expires_at``, the counters, the listed activity and (if it has none) the title;
+      the head must hold ``head.incarnation``.
     """
 
     head: Head
