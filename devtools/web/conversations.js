@@ -141,6 +141,10 @@
     if (cursor) query.set("cursor", cursor);
     const page = await window.chatstate.api("GET", `/sessions?${query}`);
     const list = $("conversation-list");
+    if (!cursor && editing()) {
+      refreshSoon(); // again once the rename or confirmation is done
+      return;
+    }
     if (!cursor) list.replaceChildren();
     list.append(...page.sessions.map(conversationItem));
     nextCursor = page.next_cursor || null;
@@ -176,6 +180,11 @@
     markCurrent();
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(() => loadConversations(null).catch(() => {}), 150);
+  }
+
+  // A rename or a delete confirmation is open in the list: it is not redrawn under the user.
+  function editing() {
+    return Boolean(document.querySelector("#conversation-list .conversation-title-input, #conversation-list .conversation-confirm"));
   }
 
   // --- your data --------------------------------------------------------------------------------------------------

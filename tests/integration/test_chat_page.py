@@ -493,15 +493,30 @@ def test_the_lex_tab_plays_the_sample_bot(browser: Any, served: Served) -> None:
 
 
 def conversation_titles(driver: Any) -> list[str]:
-    from selenium.webdriver.common.by import By
-
-    return [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#conversation-list .conversation-title")]
+    """The listed titles, top to bottom (read in one script: the list may be redrawn at any moment)."""
+    script = "return [...document.querySelectorAll('#conversation-list .conversation-title')].map((e) => e.textContent)"
+    return list(driver.execute_script(script))
 
 
 def conversation_item(driver: Any, session_id: str) -> Any:
     from selenium.webdriver.common.by import By
 
     return driver.find_element(By.CSS_SELECTOR, f'#conversation-list li[data-session-id="{session_id}"]')
+
+
+def click_in(driver: Any, session_id: str, css: str) -> None:
+    """Click ``css`` inside a conversation's list item, finding it again if the list was redrawn meanwhile."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    def attempt(d: Any) -> bool:
+        try:
+            conversation_item(d, session_id).find_element(By.CSS_SELECTOR, css).click()
+        except (StaleElementReferenceException, NoSuchElementException):
+            return False
+        return True
+
+    wait(driver, attempt, f"{css} of {session_id} clicked")
 
 
 def test_the_conversation_sidebar_lists_renames_deletes_exports_and_erases(browser: Any, served: Served) -> None:
@@ -534,9 +549,10 @@ def test_the_conversation_sidebar_lists_renames_deletes_exports_and_erases(brows
     assert not el(driver, "conversations-more").is_displayed()
 
     # open one from the list
-    conversation_item(driver, ids[0]).find_element(By.CSS_SELECTOR, ".conversation-open").click()
+    click_in(driver, ids[0], ".conversation-open")
     wait(driver, lambda d: text(d, "session-id") == ids[0] and len(messages(d)) == 2, "the conversation opened")
-    wait(driver, lambda d: "current" in conversation_item(d, ids[0]).get_attribute("class"), "marked current")
+    current = "return document.querySelector(`li[data-session-id='${arguments[0]}']`)?.classList.contains('current')"
+    wait(driver, lambda d: d.execute_script(current, ids[0]), "marked current")
 
     # a new session is listed at once, untitled; its first message titles it
     click(driver, "new-session")
@@ -547,7 +563,7 @@ def test_the_conversation_sidebar_lists_renames_deletes_exports_and_erases(brows
     wait(driver, lambda d: conversation_titles(d)[:1] == ["Plan a trip to Rome in May"], "titled by its first message")
 
     # rename in place
-    conversation_item(driver, fresh).find_element(By.CSS_SELECTOR, ".conversation-rename").click()
+    click_in(driver, fresh, ".conversation-rename")
     box = conversation_item(driver, fresh).find_element(By.CSS_SELECTOR, "input.conversation-title-input")
     box.send_keys(Keys.CONTROL, "a")
     box.send_keys("Rome 2027", Keys.ENTER)
@@ -557,11 +573,11 @@ def test_the_conversation_sidebar_lists_renames_deletes_exports_and_erases(brows
     driver.save_screenshot(str(artifacts_dir() / "chat_page_sidebar.png"))
 
     # delete in place, after a confirmation
-    conversation_item(driver, ids[5]).find_element(By.CSS_SELECTOR, ".conversation-delete").click()
-    conversation_item(driver, ids[5]).find_element(By.CSS_SELECTOR, ".conversation-confirm-no").click()
+    click_in(driver, ids[5], ".conversation-delete")
+    click_in(driver, ids[5], ".conversation-confirm-no")
     assert request(f"{served.url}/sessions/{ids[5]}", actor=actor)[0] == 200
-    conversation_item(driver, ids[5]).find_element(By.CSS_SELECTOR, ".conversation-delete").click()
-    conversation_item(driver, ids[5]).find_element(By.CSS_SELECTOR, ".conversation-confirm-yes").click()
+    click_in(driver, ids[5], ".conversation-delete")
+    click_in(driver, ids[5], ".conversation-confirm-yes")
     wait(driver, lambda d: "topic 5" not in conversation_titles(d), "the deleted conversation leaves the list")
     assert request(f"{served.url}/sessions/{ids[5]}", actor=actor)[0] == 404
 
