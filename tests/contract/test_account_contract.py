@@ -103,6 +103,27 @@ def test_a_large_session_is_exported_over_several_pages_without_loss(store, serv
         service.export(BEN, service.export(ANA)["next_cursor"])
 
 
+def test_a_continued_session_deleted_between_pages_does_not_cut_the_next_one(store, service, clock, monkeypatch):
+    small = SessionRef.of(ANA, "small")
+    for n in range(3):
+        store.append(small, pair(f"s{n}"))
+    clock.advance(1)
+    big = SessionRef.of(ANA, "big")
+    for n in range(12):
+        store.append(big, pair(f"b{n:02d}"))
+    monkeypatch.setattr(account, "EXPORT_PAGE_BYTES", 30)
+    monkeypatch.setattr(account, "HISTORY_PAGE_TURNS", 2)
+    first = service.export(ANA)
+    assert [s["session_id"] for s in first["sessions"]] == ["big"]  # the newest, cut after its newest turns
+    store.delete(big)
+    monkeypatch.setattr(account, "EXPORT_PAGE_BYTES", 10_000)
+    rest = service.export(ANA, first["next_cursor"])
+    (entry,) = rest["sessions"]
+    assert entry["session_id"] == "small"
+    assert "continued" not in entry
+    assert [m["content"] for m in entry["messages"]][::2] == ["s0", "s1", "s2"]
+
+
 def test_lex_turns_of_many_conversations_are_paged_too(store, service, monkeypatch) -> None:
     for n in range(6):
         ref = SessionRef.lex("BOT1", f"talk-{n}")

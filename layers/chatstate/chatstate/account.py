@@ -130,19 +130,21 @@ class AccountService:
         self, subject: str, state: dict[str, Any], page: dict[str, Any], budget: list[int]
     ) -> dict[str, Any] | None:
         """Fill ``page`` with sessions from the cursor's position; the cursor state to resume from, or ``None``."""
-        after, below = state.get("a"), state.get("b")
+        after, below, within = state.get("a"), state.get("b"), state.get("s")
         while True:
             refs, more = self.store.session_refs(subject, after=after)
             for ref, position in refs:
+                if below is not None and ref.session_id != within:
+                    below = None  # the session being continued is gone (or moved): this one starts afresh
                 if self._out_of_time() and page["sessions"]:
-                    return {"p": "s", "a": after, "b": below}
+                    return {"p": "s", "a": after, "b": below, "s": ref.session_id}
                 entry, left = self._export_session(ref, below, budget)
                 if entry is not None:
                     if below is not None:
                         entry["continued"] = True
                     page["sessions"].append(entry)
                 if left is not None:
-                    return {"p": "s", "a": after, "b": left}
+                    return {"p": "s", "a": after, "b": left, "s": ref.session_id}
                 below, after = None, position
                 if budget[0] <= 0:
                     return {"p": "s", "a": after}
