@@ -773,4 +773,4 @@ _REFS_PAGE = 100
 
 
 def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
+    return items.epoch_ms(moment)

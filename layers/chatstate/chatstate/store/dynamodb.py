@@ -530,4 +530,4 @@ _WIPE_PAGE = 500
 
 
 def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
+    return items.epoch_ms(moment)

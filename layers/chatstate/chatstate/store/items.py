@@ -139,6 +139,11 @@ def key(pk: str, sk: str) -> Item:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
+def epoch_ms(moment: datetime) -> int:
+    """A datetime as whole epoch milliseconds (rounded: a parsed ``_from_ms`` value maps back exactly)."""
+    return round(moment.timestamp() * 1000)
+
+
 def epoch_seconds(moment: datetime) -> int:
     """A datetime as whole epoch seconds (the TTL attribute's unit)."""
     return int(moment.timestamp())
@@ -149,7 +154,7 @@ def _n(value: int) -> dict[str, str]:
 
 
 def _ms(moment: datetime) -> dict[str, str]:
-    return {"N": str(int(moment.timestamp() * 1000))}
+    return {"N": str(epoch_ms(moment))}
 
 
 def _from_ms(value: dict[str, str]) -> datetime:

@@ -198,4 +198,4 @@ class InMemorySessionStore(BaseSessionStore):
 
 
 def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
+    return items.epoch_ms(moment)
