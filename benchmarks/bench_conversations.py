@@ -42,6 +42,7 @@ ASSISTANT_TEXT = (
 INDEX_ATTRIBUTES = ("pk", "sk", items.INDEX_PK, items.INDEX_SK, "ti", "c", "m", items.TTL_ATTRIBUTE)
 LIST_SIZES = (10, 1_000, 10_000)
 PACES = (5, 15, 30, 60)
+INTERVALS = (300, 600, 1200)
 TURNS = 20
 
 
@@ -270,6 +271,15 @@ def main() -> None:
             baseline = conversation(unlisted, meter, clock, f"pace-{pace}-c", pace, via_post=True)
             rows.append({"pace": pace, "listed": listed, "first_turn": first_turn, "without_index": baseline})
         report["turns"] = rows
+        rows = []  # the order bound against the cost, at one turn a minute
+        for interval in INTERVALS:
+            tuned = DynamoDBSessionStore(
+                TABLE, client=client, policy=StorePolicy(ttl_seconds=ttl, now=clock, index_interval_seconds=interval)
+            )
+            rows.append(
+                {"interval": interval, "run": conversation(tuned, meter, clock, f"bound-{interval}", 60, via_post=True)}
+            )
+        report["intervals"] = rows
 
         # 3. rename
         ref = SessionRef.of(ACTOR, "rename-me")
@@ -352,6 +362,13 @@ def print_report(report: dict[str, Any]) -> None:
 
         creation = listed["creation"]["wcu"] + listed["creation"]["index_wcu"]
         print(f"| {row['pace']} s | {per:g} | {avg(listed)} | {creation:g} | {avg(first)} | {avg(base)} |")
+    print("\nThe order bound (`StorePolicy.index_interval_seconds`) against the cost, one turn a minute:\n")
+    print("| index interval (order bound) | avg WCU per turn (table + index) |")
+    print("|---:|---:|")
+    for row in report["intervals"]:
+        turns = row["run"]["turns"]
+        total = turns["wcu"] + turns["index_wcu"]
+        print(f"| {row['interval']} s | {total / TURNS:.2f} ({turns['wcu']:g} + {turns['index_wcu']:g} index) |")
     rename = report["rename"]
     print(
         f"\nRename (`PATCH /sessions/{{id}}`): {rename['requests']} request ({rename['ops']}), "
