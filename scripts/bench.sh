@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every benchmark (store, Lex function, chat function, cold start, DynamoDB faults, run-local's time to first
-# answer, Strands session managers) and prints Markdown tables for the README and docs/strands.md.
+# Runs every benchmark (store, conversation list/export/erase, Lex function, chat function, cold start, DynamoDB
+# faults, run-local's time to first answer, Strands session managers) and prints Markdown tables for the README and
+# docs/strands.md.
 # Needs no AWS: DynamoDB Local is started and stopped by the benchmarks themselves.
 #   scripts/bench.sh            # everything
 #   scripts/bench.sh strands    # only the Strands session managers (docs/strands.md)
@@ -10,7 +11,7 @@ bash scripts/bootstrap.sh --no-sam
 export PYTHONPATH="layers/chatstate:functions/lex_fulfillment:functions/agent_chat:functions/strands_agent:."
 export AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}"
 if [ "${1:-}" != "strands" ]; then
-  for bench in bench_store bench_lex bench_chat bench_cold bench_faults bench_first_answer; do
+  for bench in bench_store bench_conversations bench_lex bench_chat bench_cold bench_faults bench_first_answer; do
     printf '\n## %s\n\n' "$bench"
     .venv/bin/python -m "benchmarks.$bench"
   done
