@@ -1,6 +1,6 @@
 """Cold start as users feel it: Init (handler import) + the first invocation, in a fresh interpreter, per function.
 
-Both functions run with the layer as ``sam build`` ships it (``benchmarks.coldstart.build_layer``: the Makefile's
+Every function runs with the layer as ``sam build`` ships it (``benchmarks.coldstart.build_layer``: the Makefile's
 pip install + unchecked-hash ``.pyc``, wheels for this machine), their code copied without ``__pycache__``, the
 template's environment and DynamoDB Local (started here); the first event really loads and writes a session. The
 bare baseline is ``import boto3, pydantic`` in the same kind of interpreter, in the same run, interleaved. Each
@@ -10,7 +10,8 @@ work into Init changes, and beside a hand-built function doing the same work wit
 (``benchmarks/floor``: the same client, requests, Powertools Logger/Metrics/resolver and a pydantic event model), the
 least this job costs. ``import lex_helper`` (lex-helper, the Lex V2 helper library, from
 ``benchmarks/requirements.txt``, installed into the benchmark's build directory only) is timed in the same run as a
-reference for the Lex function's Init.
+reference for the Lex function's Init. StrandsAgentFunction's own dependencies (``strands-agents``) come from this
+interpreter's site-packages, where Lambda finds them in the function's code directory.
 
 Usage: ``python -m benchmarks.bench_cold [--runs N]`` (``scripts/bench.sh`` runs it).
 """
@@ -45,6 +46,7 @@ LEX_HELPER = "`import lex_helper` (lex-helper 0.0.3, import only)"
 FUNCTIONS = {
     "LexFulfillmentFunction": ("lex_app", "lex_greeting"),
     "AgentChatFunction": ("chat_app", "chat_send_message"),
+    "StrandsAgentFunction": ("strands_app", "strands_hello"),
 }
 FLOORS = {"LexFulfillmentFunction": "floor_lex", "AgentChatFunction": "floor_chat"}
 """Hand-built functions doing the same work without chatstate (``benchmarks/floor``): the least this job costs."""
@@ -56,6 +58,8 @@ def first_event(name: str) -> dict[str, Any]:
     session = f"s-{uuid.uuid4().hex[:16]}"
     if "sessionId" in event:
         event["sessionId"] = session
+    elif "session_id" in event:
+        event["session_id"] = session
     else:
         event["pathParameters"]["session_id"] = session
         event["rawPath"] = event["requestContext"]["http"]["path"] = f"/sessions/{session}/messages"
@@ -89,7 +93,8 @@ def main() -> None:
             targets[f"{function_id} lazy"] = (module, event_name, env, [code, layer])
             lambda_env = {**env, "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"}
             targets[function_id] = (module, event_name, lambda_env, [code, layer])
-            targets[f"{function_id} floor"] = (FLOORS[function_id], event_name, lambda_env, [FLOOR_DIR, layer])
+            if function_id in FLOORS:
+                targets[f"{function_id} floor"] = (FLOORS[function_id], event_name, lambda_env, [FLOOR_DIR, layer])
         breakdown = {
             function_id: heaviest_imports(module, targets[function_id][2], targets[function_id][3])
             for function_id, (module, _) in FUNCTIONS.items()

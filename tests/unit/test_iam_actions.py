@@ -9,12 +9,14 @@ set: a new call in the code without a grant would be AccessDenied in AWS, a gran
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import chat_app
 import lex_app
 import pytest
+import strands_app
 
 from chatstate.chat import EchoMemoryResponder
 from chatstate.identity import TOKEN_REQUEST_ATTRIBUTE
@@ -48,15 +50,24 @@ def iam_actions(operation: str, params: dict[str, Any]) -> set[str]:
     return {PLAIN[operation]}
 
 
+INDEX_ARN = re.compile(r"^\$\{SessionTable\.Arn\}/index/([\w.-]+)$")
+
+
 def granted(function_id: str) -> set[str]:
-    """The DynamoDB actions ``function_id``'s policies grant on the session table."""
+    """The DynamoDB actions ``function_id``'s policies grant on the session table (and ``... on index X``)."""
     policies = load_template()["Resources"][function_id]["Properties"]["Policies"]
     actions: set[str] = set()
     for policy in policies:
         if isinstance(policy, dict) and "Statement" in policy:
             for statement in policy["Statement"]:
                 listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                actions |= {a for a in listed if a.startswith("dynamodb:")}
+                dynamo = {a for a in listed if a.startswith("dynamodb:")}
+                resource = statement["Resource"]
+                index = INDEX_ARN.match(resource.get("Fn::Sub", "")) if isinstance(resource, dict) else None
+                if index:  # a grant on an index only: no table access
+                    actions |= {f"{a} on index {index.group(1)}" for a in dynamo}
+                else:
+                    actions |= dynamo
     return actions
 
 
@@ -69,6 +80,8 @@ def recorded(moto_dynamodb, monkeypatch) -> Iterator[tuple[DynamoDBSessionStore,
 
     def record(model: Any, params: dict[str, Any], **_: Any) -> None:
         actions.update(iam_actions(model.name, params))
+        if "IndexName" in params:
+            actions.add(f"{PLAIN[model.name]} on index {params['IndexName']}")
 
     moto_dynamodb.meta.events.register("before-parameter-build.dynamodb.*", record)
     with served_jwks() as (jwks_url, _):
@@ -122,6 +135,43 @@ def test_chat_function_grant_is_exactly_what_its_routes_call(recorded):
         assert call(http_event("DELETE", f"/sessions/{sid}")).status == 204
         assert call(http_event("PATCH", "/profile", body={"name": "Ana"})).status == 200
         assert call(http_event("GET", "/profile")).body == {"profile": {"name": "Ana"}}
+        kept = call(http_event("POST", "/sessions")).body["session_id"]
+        assert call(http_event("POST", f"/sessions/{kept}/messages", body={"message": "hi"})).status == 200
+        assert call(http_event("GET", "/sessions", query={"limit": "1"})).status == 200
+        assert call(http_event("PATCH", f"/sessions/{kept}", body={"title": "Named"})).status == 200
+        assert call(http_event("GET", "/me/export")).status == 200
+        assert call(http_event("DELETE", "/me")).body["complete"] is True
     finally:
         chat_app.configure()
     assert actions == granted("AgentChatFunction")
+
+
+def test_strands_function_grant_is_exactly_what_its_invocations_call(recorded, monkeypatch):
+    from datetime import timedelta
+
+    from chatstate.models import utc_now
+    from chatstate.strands import repository as strands_repository
+
+    _, actions = recorded
+    clock = {"now": utc_now()}
+    monkeypatch.setattr(strands_repository, "utc_now", lambda: clock["now"])
+    monkeypatch.setenv("SESSION_TTL_SECONDS", "600")
+    strands_app.configure(table=recorded[0])  # the store is a DynamoDBTable: the same table and recorded client
+    context = chat_context()
+
+    def ask(prompt: str, session_id: str = "trip-1") -> dict[str, Any]:
+        answer = strands_app.lambda_handler({"prompt": prompt, "session_id": session_id, "actor_id": "ana"}, context)
+        assert "response" in answer, answer
+        return answer
+
+    try:
+        ask("hello")  # a new session: restore finds nothing, the session record and the turn are put
+        ask("flights from Paris to Rome on 2030-05-01")  # restore + one turn with a tool call
+        ask("book CS123 on 2030-05-01")
+        clock["now"] += timedelta(seconds=400)  # past half the TTL: the session record's TTL is pushed forward
+        ask("thanks")
+        clock["now"] += timedelta(seconds=700)  # the turns expired, the session record not yet: it is read back
+        ask("hello again")
+    finally:
+        strands_app.configure()
+    assert actions == granted("StrandsAgentFunction")
