@@ -8,6 +8,7 @@ read from the environment are built; the event, response and payload models wait
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -97,3 +98,26 @@ def test_init_builds_only_the_settings_models(module: str) -> None:
     built = _init(module)["built"]
     assert isinstance(built, list)
     assert set(built) == BUILT_AT_INIT[module]
+
+
+def test_every_model_builds_its_schema_on_first_use() -> None:
+    """Every pydantic model of the layer and the functions sets ``defer_build``: importing one builds no schema."""
+    import pkgutil
+
+    from pydantic import BaseModel
+
+    import chatstate
+
+    for module in [info.name for info in pkgutil.walk_packages(chatstate.__path__, "chatstate.")]:
+        importlib.import_module(module)
+    for module in ("lex_bot.attributes", "chat_routes", "chat_app", "lex_app"):
+        importlib.import_module(module)
+
+    def subclasses(cls: type[BaseModel]) -> list[type[BaseModel]]:
+        return [sub for direct in cls.__subclasses__() for sub in (direct, *subclasses(direct))]
+
+    ours = [
+        cls for cls in subclasses(BaseModel) if cls.__module__.split(".")[0] in ("chatstate", "lex_bot", "chat_routes")
+    ]
+    assert len(ours) > 40
+    assert [f"{cls.__module__}.{cls.__qualname__}" for cls in ours if not cls.model_config.get("defer_build")] == []

@@ -159,6 +159,8 @@ class Session(BaseModel):
 class SessionSummary(BaseModel):
     """One conversation as the list shows it (values as of its listed activity)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     session_id: SessionId
     title: str | None = None
     created_at: datetime
@@ -169,6 +171,8 @@ class SessionSummary(BaseModel):
 
 class SessionListPage(BaseModel):
     """One page of an actor's conversations, newest activity first; ``next_cursor`` pages to older ones."""
+
+    model_config = ConfigDict(defer_build=True)
 
     sessions: list[SessionSummary]
     next_cursor: str | None = None

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 class RenameBody(BaseModel):
     """Body of ``PATCH /sessions/{session_id}``: ``{"title": str}`` (1..200 characters)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", strict=True)
 
     title: str
 
@@ -36,7 +36,7 @@ class RenameBody(BaseModel):
 class CursorQuery(BaseModel):
     """Query of ``GET /me/export`` and ``DELETE /me``: an optional ``cursor`` from the previous answer."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True)
 
     cursor: str | None = Field(default=None, title="cursor", description="must be a string")
 
