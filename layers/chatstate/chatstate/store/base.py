@@ -19,6 +19,9 @@ first), ``_rename``, ``_wipe`` (a page of a session's items, head last), ``_auth
 ``_delete_authored`` (one user's turns of a shared conversation) and ``_put_link`` / ``_links`` /
 ``_delete_link`` (the conversations a verified user spoke in).
 
+Results are assembled with ``model_construct``: their parts are the store's own records, validated when they were
+written, so a read or an append never re-validates them (nor builds the result models' schemas).
+
 Listed sessions (``StorePolicy.listed_channels``) carry a title and a listed activity on the head:
 the first turn with a user message sets the title (on the head write that creates the session, or a
 touch), and a stateless turn moves the listed activity (a head touch, in the turn's own write) only
@@ -326,7 +329,7 @@ class BaseSessionStore(SessionStore):
         if session is None:
             return None
         recent, _ = self._collect(ref, session.incarnation, snapshot.turns, snapshot.more, last, None, span)
-        return LoadedSession(session=session, recent=[m for m, _, _ in reversed(recent[:last])])
+        return LoadedSession.model_construct(session=session, recent=[m for m, _, _ in reversed(recent[:last])])
 
     def delete(self, ref: SessionRef) -> bool:
         """Delete the session, then its history (best effort: leftovers are invisible and expire)."""
@@ -388,7 +391,7 @@ class BaseSessionStore(SessionStore):
                 )
             self._checked(ref, result.incarnation, turn, head)
             if turn is None and head is None:
-                return AppendResult(session=result, messages=[])
+                return AppendResult.model_construct(session=result, messages=[])
             try:
                 self._write(ref, result.incarnation, turn=turn, head=head, request=record)
             except WriteConflict as conflict:
@@ -398,7 +401,7 @@ class BaseSessionStore(SessionStore):
                 current, dead = None, None
                 _backoff(attempt)
                 continue
-            return AppendResult(session=result, messages=list(turn.messages) if turn else [])
+            return AppendResult.model_construct(session=result, messages=list(turn.messages) if turn else [])
         raise ConflictError(f"session {ref.session_id!r} kept changing; append not applied")
 
     @staticmethod
@@ -593,7 +596,7 @@ class BaseSessionStore(SessionStore):
             _, turn_number, index = page[-1]
             if turn_number > 1 or index > 0:
                 next_cursor = logic.encode_cursor(ref, incarnation, turn_number, index)
-        return MessagePage(messages=[m for m, _, _ in reversed(page)], next_cursor=next_cursor)
+        return MessagePage.model_construct(messages=[m for m, _, _ in reversed(page)], next_cursor=next_cursor)
 
     # -- idempotency ------------------------------------------------------------------------------
     def _refuse_duplicate(self, record: RequestRecord | None, fingerprint: str | None, now: datetime) -> None:
@@ -685,7 +688,9 @@ class BaseSessionStore(SessionStore):
         if len(entries) > limit:
             last_id, last_head = page[-1]
             next_cursor = logic.encode_list_cursor(scope, _ms(last_head.activity or last_head.updated_at), last_id)
-        return SessionListPage(sessions=[self._summary(sid, head) for sid, head in page], next_cursor=next_cursor)
+        return SessionListPage.model_construct(
+            sessions=[self._summary(sid, head) for sid, head in page], next_cursor=next_cursor
+        )
 
     def rename(self, ref: SessionRef, title: str) -> SessionSummary:
         """Set the title in one conditional UpdateItem (listing a session written before listing existed)."""
