@@ -37,7 +37,7 @@ from chatstate.chat.errors import (
     Unauthenticated,
 )
 from chatstate.deadline import Deadline, within
-from chatstate.environment import in_lambda, prepare_clients
+from chatstate.environment import build_models, in_lambda, init_ahead_of_requests, prepare_clients
 from chatstate.exceptions import (
     ChatSessionError,
     ConflictError,
@@ -194,7 +194,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def prepare() -> None:
-    """Build the service and its boto3 clients now (Lambda Init) rather than in the first request.
+    """Build the service and its clients now (Lambda Init) rather than in the first request.
+
+    When no request waits for this Init (SnapStart's snapshot, provisioned concurrency), the models' schemas are
+    built too, so the restored or provisioned environment answers its first request without building them.
 
     Best effort: if the configuration or boto3 fails here, the first request builds them again and answers with a
     JSON error if it must.
@@ -202,6 +205,8 @@ def prepare() -> None:
     try:
         service = dependencies().service
         prepare_clients(service.store, service.responder)
+        if init_ahead_of_requests():  # no request waits for this Init: build the schemas now
+            build_models("chatstate")
     except Exception as exc:
         logger.error("init: service not prepared; the first request will build it", extra=error_fields(exc))
 

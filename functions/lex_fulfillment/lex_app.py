@@ -20,7 +20,7 @@ from lex_bot.attributes import BotAttributes
 from lex_bot.intents import router
 
 from chatstate.deadline import Deadline, within
-from chatstate.environment import Dependencies, in_lambda, prepare_clients
+from chatstate.environment import Dependencies, build_models, in_lambda, init_ahead_of_requests, prepare_clients
 from chatstate.logsafe import error_fields
 
 if TYPE_CHECKING:
@@ -141,13 +141,18 @@ def _failure_answer(event: Any) -> dict[str, Any]:
 
 
 def prepare() -> None:
-    """Build the dependencies and the boto3 client now (Lambda Init) rather than in the first event.
+    """Build the dependencies and the DynamoDB client now (Lambda Init) rather than in the first event.
+
+    When no request waits for this Init (SnapStart's snapshot, provisioned concurrency), the models' schemas are
+    built too, so the restored or provisioned environment answers its first event without building them.
 
     Best effort: if the configuration or boto3 fails here, the first event builds them again and still answers Lex
     with a valid response.
     """
     try:
         prepare_clients(dependencies().runtime.store)
+        if init_ahead_of_requests():  # no request waits for this Init: build the schemas now
+            build_models("chatstate", "lex_bot")
     except Exception as exc:
         logger.error("init: runtime not prepared; the first event will build it", extra=error_fields(exc))
 

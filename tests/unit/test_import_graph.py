@@ -2,8 +2,9 @@
 
 Each case imports a handler module in a fresh interpreter with Lambda's ``AWS_LAMBDA_INITIALIZATION_TYPE`` set (so
 the store and its client are built, as in Lambda's Init) and lists the modules it must not have loaded and the
-pydantic models it built. Models build their schemas on first use (``defer_build``): at Init only the settings
-read from the environment are built; the event, response and payload models wait for the first event that uses them.
+pydantic models it built. Models build their schemas on first use (``defer_build``): at an on-demand Init only the
+settings read from the environment are built; the event, response and payload models wait for the first event that
+uses them. When no request waits for Init (SnapStart's snapshot, provisioned concurrency), Init builds them all.
 """
 
 from __future__ import annotations
@@ -61,16 +62,21 @@ print(json.dumps({{
         for cls in subclasses(BaseModel)
         if cls.__pydantic_complete__ and cls.__module__.split(".")[0] in ours
     ),
+    "unbuilt": sorted(
+        f"{{cls.__module__}}.{{cls.__qualname__}}"
+        for cls in subclasses(BaseModel)
+        if not cls.__pydantic_complete__ and cls.__module__.split(".")[0] in ours
+    ),
     "client": {module}.dependencies().store._client is not None,
 }}))
 """
 
 
-def _init(module: str) -> dict[str, object]:
+def _init(module: str, initialization_type: str = "on-demand") -> dict[str, object]:
     env = {
         "PATH": "",
         "PYTHONPATH": "layers/chatstate:functions/lex_fulfillment:functions/agent_chat",
-        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": initialization_type,
         "SESSION_TABLE_NAME": "t-init",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -98,6 +104,18 @@ def test_init_builds_only_the_settings_models(module: str) -> None:
     built = _init(module)["built"]
     assert isinstance(built, list)
     assert set(built) == BUILT_AT_INIT[module]
+
+
+@pytest.mark.parametrize("initialization_type", ["snap-start", "provisioned-concurrency"])
+@pytest.mark.parametrize("module", sorted(ABSENT))
+def test_an_init_no_request_waits_for_builds_every_model(module: str, initialization_type: str) -> None:
+    """SnapStart's snapshot and provisioned concurrency: Init is off the request path, so it builds every schema."""
+    init = _init(module, initialization_type)
+    assert init["unbuilt"] == []
+    assert init["loaded"] == []
+    built = init["built"]
+    assert isinstance(built, list)
+    assert len(built) > len(BUILT_AT_INIT[module]) + 10
 
 
 def test_every_model_builds_its_schema_on_first_use() -> None:

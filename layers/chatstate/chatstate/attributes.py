@@ -304,6 +304,11 @@ class SessionAttributes(BaseModel):
         _lex_keys(cls)
 
     @classmethod
+    def compile_codec(cls) -> None:
+        """Compile the field codecs now rather than on the first ``decode``/``encode`` (e.g. before a snapshot)."""
+        _codec_for(cls)
+
+    @classmethod
     def decode(
         cls, inbound: Mapping[str, str] | None, durable: Mapping[str, Any] | None = None
     ) -> DecodedAttributes[Self]:

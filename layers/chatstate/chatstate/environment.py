@@ -24,6 +24,39 @@ def in_lambda() -> bool:
     return bool(os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE"))
 
 
+AHEAD_OF_REQUESTS = frozenset({"snap-start", "provisioned-concurrency"})
+"""Lambda's Init types during which no request waits: SnapStart's snapshot and provisioned concurrency."""
+
+
+def init_ahead_of_requests() -> bool:
+    """True when this Init runs before any request is routed here (``AWS_LAMBDA_INITIALIZATION_TYPE``)."""
+    return os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") in AHEAD_OF_REQUESTS
+
+
+def build_models(*packages: str) -> int:
+    """Build now every imported pydantic model of ``packages`` (schemas are otherwise built on first use).
+
+    Worth it only when Init runs ahead of requests (``init_ahead_of_requests``): a snapshot or a provisioned
+    environment then answers its first event without building schemas. Session attribute classes also compile
+    their field codecs. Returns how many models were built.
+    """
+    from pydantic import BaseModel
+
+    def subclasses(cls: type[BaseModel]) -> list[type[BaseModel]]:
+        return [sub for direct in cls.__subclasses__() for sub in (direct, *subclasses(direct))]
+
+    built = 0
+    for model in subclasses(BaseModel):
+        if model.__module__.split(".")[0] not in packages or model.__pydantic_complete__:
+            continue
+        if model.model_rebuild(raise_errors=False):  # a model that cannot build yet reports it on first use
+            compile_codec = getattr(model, "compile_codec", None)  # SessionAttributes: its field codecs
+            if compile_codec is not None:
+                compile_codec()
+            built += 1
+    return built
+
+
 def prepare_clients(*parts: object) -> None:
     """Create the boto3 clients of ``parts`` now, through their lazy ``client`` property (parts without one: no-op)."""
     for part in parts:
