@@ -93,7 +93,9 @@ def main() -> None:
             targets[f"{function_id} lazy"] = (module, event_name, env, [code, layer])
             lambda_env = {**env, "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"}
             targets[function_id] = (module, event_name, lambda_env, [code, layer])
-            if function_id in FLOORS:
+            if function_id in FLOORS:  # Lex and chat: also Init as SnapStart or provisioned concurrency runs it
+                ahead_env = {**env, "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}
+                targets[f"{function_id} ahead"] = (module, event_name, ahead_env, [code, layer])
                 targets[f"{function_id} floor"] = (FLOORS[function_id], event_name, lambda_env, [FLOOR_DIR, layer])
         breakdown = {
             function_id: heaviest_imports(module, targets[function_id][2], targets[function_id][3])
@@ -121,8 +123,10 @@ def main() -> None:
         if name == "bare":
             continue
         init, first, total = (median(runs, key) for key in ("init_ms", "first_ms", "total"))
-        label = name.replace(" lazy", " (everything lazy, in the first event)").replace(
-            " floor", ": floor, hand-built without chatstate (same requests, Powertools, pydantic)"
+        label = (
+            name.replace(" lazy", " (everything lazy, in the first event)")
+            .replace(" floor", ": floor, hand-built without chatstate (same requests, Powertools, pydantic)")
+            .replace(" ahead", ", Init ahead of requests (SnapStart snapshot, provisioned concurrency)")
         )
         first_cell = "-" if name == LEX_HELPER else f"{first:.0f} ms"
         print(f"| {label} | {init:.0f} ms | {first_cell} | {total:.0f} ms | {total / bare:.2f}x |")
