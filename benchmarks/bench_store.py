@@ -178,9 +178,9 @@ def bench_budget(endpoint: str) -> list[dict[str, Any]]:
         ref = SessionRef.of("9f1c2d3e-4b5a-6789-abcd-ef0123456789", f"chat-{turns}")  # a Cognito-sized sub
         last = prefill(store, ref, turns)
         meter.reset()
-        service.send_message(ref.actor_id, ref.session_id, USER_TEXT)  # load last 10 + one 600-character turn
+        service.send_message(ref, USER_TEXT)  # load last 10 + one 600-character turn
         row("stateless chat turn", turns)
-        service.send_message(ref.actor_id, ref.session_id, USER_TEXT, request_id=f"key-{turns}")
+        service.send_message(ref, USER_TEXT, request_id=f"key-{turns}")
         row("same with an Idempotency-Key", turns)
         last = store.append(ref, pair())  # refresh ``last``: a warm writer holds its previous result
         meter.reset()
