@@ -32,7 +32,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from pydantic import ValidationError
@@ -50,7 +50,7 @@ from chatstate.lex import dialog
 from chatstate.lex.models import LexEvent, LexResponse
 from chatstate.lex.router import IntentRouter, LexRequest, TurnContext
 from chatstate.logsafe import error_fields, safe_id, validation_summary
-from chatstate.models import Message, NewMessage, Session, SessionRef, StatePatch
+from chatstate.models import Message, NewMessage, Session, SessionRef, StatePatch, utc_now
 from chatstate.settings import DEFAULT_HISTORY_TURNS
 from chatstate.store.port import NEW_SESSION, SessionStore
 
@@ -116,7 +116,7 @@ class LexRuntime[A: SessionAttributes]:
         self.store = store
         self.logger = logger if logger is not None else logging.getLogger("chatstate.lex")
         self.metrics = metrics
-        self.now = now or (lambda: datetime.now(UTC))
+        self.now = now or utc_now
         self.failure_message = failure_message
         self.responder = responder
         self.history_turns = max(0, history_turns)

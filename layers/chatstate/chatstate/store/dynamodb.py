@@ -292,7 +292,7 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
         if head is not None:
             operations.append(("head", *self._head_operation(ref, head)))
         if request is not None:
-            now = {"N": str(logic.epoch_seconds(logic.now_ms(self.policy)))}
+            now = items.ttl_value(logic.now_ms(self.policy))
             put = {
                 "TableName": self.table_name,
                 "Item": items.request_to_item(ref, request),

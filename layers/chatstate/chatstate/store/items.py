@@ -29,6 +29,7 @@ from typing import Any
 
 from chatstate.models import SCHEMA_VERSION, Message, RequestRecord, Role, SessionRef
 from chatstate.store.capacity import MAX_ITEM_BYTES, item_size
+from chatstate.store.logic import epoch_ms, epoch_seconds
 from chatstate.store.records import Head, Turn
 
 __all__ = ["MAX_ITEM_BYTES", "item_size"]
@@ -102,17 +103,18 @@ def key(pk: str, sk: str) -> Item:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
-def epoch_seconds(moment: datetime) -> int:
-    """A datetime as whole epoch seconds (the TTL attribute's unit)."""
-    return int(moment.timestamp())
-
-
 def _n(value: int) -> dict[str, str]:
     return {"N": str(value)}
 
 
-def _ms(moment: datetime) -> dict[str, str]:
-    return {"N": str(int(moment.timestamp() * 1000))}
+def ms_value(moment: datetime) -> dict[str, str]:
+    """A time as a number attribute of epoch milliseconds (``c``, ``u``, ``t``, ``a``)."""
+    return _n(epoch_ms(moment))
+
+
+def ttl_value(moment: datetime) -> dict[str, str]:
+    """An expiry as the TTL attribute's number (epoch seconds)."""
+    return _n(epoch_seconds(moment))
 
 
 def _from_ms(value: dict[str, str]) -> datetime:
@@ -143,15 +145,15 @@ def head_to_item(ref: SessionRef, head: Head) -> Item:
     """
     item: Item = {
         **key(session_pk(ref), HEAD_SK),
-        "c": _ms(head.created_at),
-        "u": _ms(head.updated_at),
+        "c": ms_value(head.created_at),
+        "u": ms_value(head.updated_at),
         "i": _n(head.incarnation),
         "v": _n(head.version),
         "n": _n(head.turns),
         "e": _n(head.event_count),
         "m": _n(head.message_count),
         "z": _n(head.schema_version),
-        TTL_ATTRIBUTE: _n(epoch_seconds(head.expires_at)),
+        TTL_ATTRIBUTE: ttl_value(head.expires_at),
     }
     if head.state:
         item["s"] = {"S": dump_json(head.state)}
@@ -187,8 +189,8 @@ def turn_to_item(ref: SessionRef, incarnation: int, turn: Turn) -> Item:
         "m": {"L": [{"S": _ROLE_CODES[m.role] + m.content} for m in turn.messages]},
         "e": _n(turn.event_count),
         "c": _n(turn.message_count),
-        "t": _ms(turn.created_at),
-        TTL_ATTRIBUTE: _n(epoch_seconds(turn.expires_at)),
+        "t": ms_value(turn.created_at),
+        TTL_ATTRIBUTE: ttl_value(turn.expires_at),
     }
     redacted = {str(i): {"S": m.redacted} for i, m in enumerate(turn.messages) if m.redacted is not None}
     if redacted:
@@ -242,8 +244,8 @@ def request_to_item(ref: SessionRef, record: RequestRecord) -> Item:
         "f": _n(record.first_seq),
         "l": _n(record.last_seq),
         "c": _n(record.message_count),
-        "a": _ms(record.applied_at),
-        TTL_ATTRIBUTE: _n(epoch_seconds(record.expires_at)),
+        "a": ms_value(record.applied_at),
+        TTL_ATTRIBUTE: ttl_value(record.expires_at),
     }
     if record.fingerprint is not None:
         item["h"] = {"S": record.fingerprint}

@@ -19,15 +19,24 @@ from chatstate.store.port import MAX_PAGE_SIZE, StorePolicy
 _MAX_CURSOR_NUMBER = 10**12
 
 
-def now_ms(policy: StorePolicy) -> datetime:
-    """The policy clock's current time truncated to milliseconds (the stored precision)."""
-    moment = policy.now()
+def to_ms(moment: datetime) -> datetime:
+    """``moment`` truncated to milliseconds (the precision times are stored with)."""
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+def now_ms(policy: StorePolicy) -> datetime:
+    """The policy clock's current time truncated to milliseconds (the stored precision)."""
+    return to_ms(policy.now())
+
+
 def epoch_seconds(moment: datetime) -> int:
-    """A datetime as whole epoch seconds (TTL precision)."""
+    """A datetime as whole epoch seconds (TTL precision, the unit of the TTL attribute)."""
     return int(moment.timestamp())
+
+
+def epoch_ms(moment: datetime) -> int:
+    """A datetime as whole epoch milliseconds (the unit of stored times)."""
+    return int(moment.timestamp() * 1000)
 
 
 def alive(expires_at: datetime, now: datetime) -> bool:

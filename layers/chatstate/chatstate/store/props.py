@@ -47,8 +47,7 @@ class PropsStore(ABC):
         self.now = now
 
     def _now(self) -> datetime:
-        moment = self.now()
-        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        return logic.to_ms(self.now())
 
     @staticmethod
     def _expiry(now: datetime, ttl_seconds: int | None) -> datetime | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from chatstate.exceptions import ConflictError
 from chatstate.models import GlobalEntry, to_jsonable
-from chatstate.store import items, logic
+from chatstate.store import items
 from chatstate.store.base import WriteConflict
 from chatstate.store.dynamodb import DynamoDBTable
 from chatstate.store.props import PropsStore
@@ -73,12 +73,12 @@ class DynamoDBPropsStore(DynamoDBTable, PropsStore):
             names.update({f"#r{i}": items.prop_attribute(k) for i, k in enumerate(drops)})
             names["#x"] = items.TTL_ATTRIBUTE
             vals: dict[str, Any] = {f":a{i}": {"S": items.dump_json(v)} for i, v in enumerate(plain.values())}
-            vals[":u"] = {"N": str(int(now.timestamp() * 1000))}
-            vals[":now"] = {"N": str(logic.epoch_seconds(now))}
+            vals[":u"] = items.ms_value(now)
+            vals[":now"] = items.ttl_value(now)
             sets = ["u = :u", *(f"#a{i} = :a{i}" for i in range(len(plain)))]
             expires = self._expiry(now, self.ttl_seconds)
             if expires is not None:
-                vals[":x"] = {"N": str(logic.epoch_seconds(expires))}
+                vals[":x"] = items.ttl_value(expires)
                 sets.append("#x = :x")
             expression = "SET " + ", ".join(sets)
             if drops:
@@ -129,10 +129,10 @@ class DynamoDBPropsStore(DynamoDBTable, PropsStore):
         item: items.Item = {
             **self._global_key(key),
             "v": {"S": items.dump_json(entry.value)},
-            "u": {"N": str(int(entry.updated_at.timestamp() * 1000))},
+            "u": items.ms_value(entry.updated_at),
         }
         if entry.expires_at is not None:
-            item[items.TTL_ATTRIBUTE] = {"N": str(logic.epoch_seconds(entry.expires_at))}
+            item[items.TTL_ATTRIBUTE] = items.ttl_value(entry.expires_at)
         self._call("put_item", TableName=self.table_name, Item=item)
         return entry
 
