@@ -41,9 +41,10 @@ from chatstate import deadline
 from chatstate.attributes import (
     LEX_SESSION_ATTRIBUTES_LIMIT,
     AttributesTooLarge,
-    ServerOnly,
     SessionAttributes,
     encoded_size,
+    same_json,
+    secret_fields,
 )
 from chatstate.exceptions import ChatSessionError, StaleState
 from chatstate.lex import dialog
@@ -355,13 +356,12 @@ def _tampered(
     if not ignored or not inbound:
         return []
     fields = type(attributes).model_fields
+    secret = secret_fields(type(attributes))
     durable = durable or {}
     tampered = []
     for name in ignored:
-        info = fields[name]
-        marker = next((m for m in info.metadata if isinstance(m, ServerOnly)), None)
-        sent = inbound.get(info.alias or name)
-        if marker is None or marker.secret or name not in durable or not _same_value(sent, durable[name]):
+        sent = inbound.get(fields[name].alias or name)
+        if name in secret or name not in durable or not _same_value(sent, durable[name]):
             tampered.append(name)
     return tampered
 
@@ -376,7 +376,7 @@ def _same_value(sent: str | None, kept: Any) -> bool:
         decoded = json.loads(sent)
     except ValueError:
         return False
-    return type(decoded) is type(kept) and bool(decoded == kept)
+    return same_json(decoded, kept)
 
 
 def _raw_session_state(raw: Any) -> Mapping[str, Any]:
