@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from chatstate.exceptions import DuplicateRequest as DuplicateRequest
     from chatstate.exceptions import IdempotencyKeyReused as IdempotencyKeyReused
     from chatstate.exceptions import InvalidCursor as InvalidCursor
+    from chatstate.exceptions import InvalidRequest as InvalidRequest
     from chatstate.exceptions import ItemTooLarge as ItemTooLarge
     from chatstate.exceptions import SessionExists as SessionExists
     from chatstate.exceptions import SessionNotFound as SessionNotFound

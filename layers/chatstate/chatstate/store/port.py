@@ -49,6 +49,10 @@ IDEMPOTENCY_SECONDS = 86_400
 """How long an applied request id (idempotency key) is remembered by default."""
 
 MAX_PAGE_SIZE = 100
+"""The most messages one ``page_messages`` call returns; the store refuses a ``limit`` outside 1..this."""
+
+PAGE_SIZE_RULE = f"must be an integer from 1 to {MAX_PAGE_SIZE}"
+"""What a refused page size is told (``InvalidRequest`` naming ``limit``)."""
 
 
 class _NewSession:
