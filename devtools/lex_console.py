@@ -70,7 +70,7 @@ def _use_memory_stores(module_name: str) -> Any:
     """Rewire the handler module's composition root to in-memory stores; returns the module."""
     import importlib
 
-    from chatstate.profile.memory import InMemoryProfileStore
+    from chatstate.profile import InMemoryProfileStore
     from chatstate.store.memory import InMemorySessionStore
 
     module = importlib.import_module(module_name)

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from chatstate.chat.responders import Responder
     from chatstate.identity import TokenVerifier
     from chatstate.lex.runtime import LexRuntime
-    from chatstate.profile.port import ProfileStore
+    from chatstate.profile import ProfileStore
     from chatstate.settings import Settings
     from chatstate.store.port import SessionStore
 

@@ -14,8 +14,7 @@ from chatstate.identity import TOKEN_REQUEST_ATTRIBUTE, TokenVerifier
 from chatstate.lex import LexRuntime
 from chatstate.lex.profile_link import ProfileLink, shared_fields
 from chatstate.models import SessionRef
-from chatstate.profile.memory import InMemoryProfileStore
-from chatstate.profile.model import Shared
+from chatstate.profile import InMemoryProfileStore, Shared
 from chatstate.store.memory import InMemorySessionStore
 from tests.lexkit import assert_valid, dialog_action, fixed_now, load_event, messages_text
 from tests.tokens import ISSUER, FakeJwks, token

@@ -38,8 +38,8 @@ if TYPE_CHECKING:
     from chatstate.models import Session as Session
     from chatstate.models import SessionRef as SessionRef
     from chatstate.models import StatePatch as StatePatch
-    from chatstate.profile.model import Profile as Profile
-    from chatstate.profile.model import Shared as Shared
+    from chatstate.profile import Profile as Profile
+    from chatstate.profile import Shared as Shared
     from chatstate.store.dynamodb import DynamoDBSessionStore as DynamoDBSessionStore
     from chatstate.store.memory import InMemorySessionStore as InMemorySessionStore
     from chatstate.store.port import NEW_SESSION as NEW_SESSION

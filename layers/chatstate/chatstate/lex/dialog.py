@@ -29,9 +29,9 @@ from chatstate.lex.models import (
     ImageResponseCardMessage,
     Intent,
     LexIntent,
+    LexMessage,
     LexResponse,
     LexSlot,
-    Message,
     PlainTextMessage,
     SessionState,
     Slot,
@@ -118,11 +118,11 @@ def fit_text(texts: Sequence[str], *, room: int = MAX_MESSAGES) -> list[str]:
     return kept
 
 
-def _messages(messages: Sequence[MessageLike]) -> list[Message] | None:
+def _messages(messages: Sequence[MessageLike]) -> list[LexMessage] | None:
     """Models as given; each run of ``str`` split/cut to fit what room the models leave."""
     models = sum(1 for m in messages if not isinstance(m, str))
     room = MAX_MESSAGES - models
-    built: list[Message] = []
+    built: list[LexMessage] = []
     run: list[str] = []
     for message in [*messages, None]:
         if isinstance(message, str):
