@@ -279,14 +279,16 @@ def _codec_for(cls: type[SessionAttributes]) -> _ClassCodec:
 
 
 def same_json(a: Any, b: Any) -> bool:
-    """Equality of JSON-compatible values that does not confuse ``True`` with ``1``."""
-    if type(a) is not type(b) and not (isinstance(a, int | float) and isinstance(b, int | float)):
-        return False
+    """Equality of JSON-compatible values that does not confuse ``True`` with ``1`` (``1`` and ``1.0`` are equal)."""
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
-    if isinstance(a, dict):
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same_json(v, b[k]) for k, v in a.items())
-    if isinstance(a, list | tuple):
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
 

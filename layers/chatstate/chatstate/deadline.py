@@ -23,7 +23,7 @@ from chatstate.exceptions import DeadlineExceeded as DeadlineExceeded  # raised 
 DEFAULT_MARGIN_SECONDS = 1.0
 """Time kept back from the Lambda deadline to build and return the answer."""
 
-_MAX_BACKOFF_SECONDS = 20.0
+_MAX_BACKOFF_SECONDS = 20
 """botocore's standard-mode cap on one retry delay (``botocore.retries.standard.ExponentialBackoff``)."""
 
 
@@ -49,7 +49,7 @@ class Deadline:
 
         ``None`` when ``context`` has no ``get_remaining_time_in_millis`` (a plain call from a script).
         """
-        remaining_millis = getattr(context, "get_remaining_time_in_millis", None)
+        remaining_millis: Callable[[], int] | None = getattr(context, "get_remaining_time_in_millis", None)
         if not callable(remaining_millis):
             return None
         return cls(remaining_millis() / 1000.0 - margin_seconds)

@@ -51,7 +51,7 @@ from chatstate.lex import dialog
 from chatstate.lex.models import LexEvent, LexResponse
 from chatstate.lex.router import IntentRouter, LexRequest, TurnContext
 from chatstate.logsafe import error_fields, safe_id, validation_summary
-from chatstate.models import Message, NewMessage, Session, SessionRef, StatePatch, utc_now
+from chatstate.models import LoadedSession, Message, NewMessage, Session, SessionRef, StatePatch, utc_now
 from chatstate.settings import DEFAULT_HISTORY_TURNS
 from chatstate.store.port import NEW_SESSION, SessionStore
 
@@ -156,32 +156,10 @@ class LexRuntime[A: SessionAttributes]:
         the handler again on the state another turn just wrote makes read-modify-write attributes
         (counters, lists) exact. Bounded by ``MAX_TURN_RUNS`` and the invocation's deadline.
         """
-        store = self.store
-        key = utterance_key(event)
         agent = self.responder if self.router.wants_agent(event) else None
-        loaded = store.load(ref, last=2 * self.history_turns if agent is not None else 0)
-        session = loaded.session if loaded is not None else None
-        history = loaded.recent if loaded is not None else []
+        loaded = self.store.load(ref, last=2 * self.history_turns if agent is not None else 0)
         verified = self.profiles.verify(event, self.router.attributes_type) if self.profiles is not None else None
-        for run in range(1, MAX_TURN_RUNS + 1):
-            result = self._run(event, session, history=history, agent=agent, verified=verified, first=run == 1, key=key)
-            if not (result.messages or result.changes):
-                break
-            try:
-                store.append(
-                    ref,
-                    result.messages,
-                    expected=session if session is not None else NEW_SESSION,
-                    state=StatePatch(values=result.changes),
-                    origin=key,
-                )
-                break
-            except StaleState as stale:
-                if run == MAX_TURN_RUNS:
-                    raise
-                deadline.check("lex turn re-run")
-                self._count("LexTurnReruns")
-                session = stale.session
+        result, run = self._run_until_saved(event, ref, loaded, agent=agent, verified=verified)
         if result.linked is not None and self.profiles is not None:  # only the saved run reaches the profile
             self.profiles.save(result.linked, result.attributes)
         self._count("LexTurns")
@@ -195,6 +173,45 @@ class LexRuntime[A: SessionAttributes]:
             },
         )
         return result.answer
+
+    def _run_until_saved(
+        self,
+        event: LexEvent,
+        ref: SessionRef,
+        loaded: LoadedSession | None,
+        *,
+        agent: Responder | None,
+        verified: VerifiedProfile | None,
+    ) -> tuple[_Run, int]:
+        """The run that was saved (or had nothing to save) and how many runs it took.
+
+        A run whose state patch went stale (``StaleState``) runs again on the fresh session, up to
+        ``MAX_TURN_RUNS`` runs and within the invocation's deadline.
+        """
+        key = utterance_key(event)
+        session = loaded.session if loaded is not None else None
+        history = loaded.recent if loaded is not None else []
+        run = 1
+        while True:
+            result = self._run(event, session, history=history, agent=agent, verified=verified, first=run == 1, key=key)
+            if not (result.messages or result.changes):
+                return result, run
+            try:
+                self.store.append(
+                    ref,
+                    result.messages,
+                    expected=session if session is not None else NEW_SESSION,
+                    state=StatePatch(values=result.changes),
+                    origin=key,
+                )
+                return result, run
+            except StaleState as stale:
+                if run == MAX_TURN_RUNS:
+                    raise
+                deadline.check("lex turn re-run")
+                self._count("LexTurnReruns")
+                session = stale.session
+                run += 1
 
     def _run(
         self,

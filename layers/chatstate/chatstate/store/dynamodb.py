@@ -27,7 +27,7 @@ from chatstate.store.port import StorePolicy
 from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
 
 if TYPE_CHECKING:
-    import boto3
+    from boto3.session import Session as Boto3Session
     from botocore.config import Config
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class DynamoDBTable:
         table_name: str,
         *,
         client: Any | None = None,
-        boto3_session: boto3.session.Session | None = None,
+        boto3_session: Boto3Session | None = None,
         boto_config: Config | None = None,
         consistent_reads: bool = True,
         report_capacity: bool = False,
@@ -123,7 +123,7 @@ class DynamoDBTable:
         botocore's wire logs are capped at INFO (``chatstate.logsafe.quiet_wire_logs``).
         """
         if self._client is None:
-            import boto3
+            from boto3.session import Session
             from botocore.config import Config
 
             from chatstate.deadline import guard_client
@@ -138,7 +138,7 @@ class DynamoDBTable:
             )
             if self._boto_config is not None:
                 config = config.merge(self._boto_config)
-            session = self._boto3_session or boto3.session.Session()
+            session = self._boto3_session or Session()
             self._client = guard_client(session.client("dynamodb", config=config), what="DynamoDB")
         return self._client
 
@@ -176,7 +176,7 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
         table_name: str,
         *,
         client: Any | None = None,
-        boto3_session: boto3.session.Session | None = None,
+        boto3_session: Boto3Session | None = None,
         boto_config: Config | None = None,
         policy: StorePolicy | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
