@@ -57,18 +57,11 @@ from chatstate.models import (
 from chatstate.store import items, logic
 from chatstate.store.port import NEW_SESSION, SessionStore, StorePolicy, _NewSession
 from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
+from chatstate.store.records import WriteConflict as WriteConflict  # what the primitives raise
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_ATTEMPTS = 30
-
-
-class WriteConflict(Exception):
-    """A backend write's condition failed: ``kinds`` names what (``turn``, ``head``, ``request``; empty: unknown)."""
-
-    def __init__(self, kinds: Iterable[str] = ()) -> None:
-        super().__init__("write condition failed")
-        self.kinds = frozenset(kinds)
 
 
 def _not_found(ref: SessionRef) -> SessionNotFound:

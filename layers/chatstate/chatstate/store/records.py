@@ -11,6 +11,7 @@ keeps them in dicts. A session is its head plus its turns:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -50,6 +51,14 @@ class Turn:
     expires_at: datetime
     origin: str | None = None
     """The tag of the request that wrote the turn: ``append``'s ``origin``, else its ``request_id``."""
+
+
+class WriteConflict(Exception):
+    """A backend write's condition failed: ``kinds`` names what (``turn``, ``head``, ``request``; empty: unknown)."""
+
+    def __init__(self, kinds: Iterable[str] = ()) -> None:
+        super().__init__("write condition failed")
+        self.kinds = frozenset(kinds)
 
 
 HeadMode = Literal["create", "replace", "touch"]
