@@ -2,14 +2,16 @@
 
 Like Powertools' idempotency persistence layer, the base owns every rule (liveness and expiry,
 create-or-continue, the optimistic-concurrency retry loop and its time budget, stale-state detection,
-idempotency windows, paging and cursors, item size limits, error messages) and a backend implements
-six primitives on plain records (``chatstate.store.records``):
+idempotency windows, paging and cursors, error messages) and a backend implements six primitives on
+plain records (``chatstate.store.records``). The base knows no backend's item layout: how a record is
+stored, and whether it fits the backend's item size limit, is the backend's.
 
 * ``_read(ref, turns)``: the head and the newest ``turns`` turns of its incarnation, one request;
 * ``_read_turns(ref, incarnation, below, limit)``: older turns, newest first, one request;
 * ``_get_head(ref)``: the head alone;
 * ``_write(ref, incarnation, turn=, head=, request=)``: put a turn if its number is free, and/or a
-  head write and an idempotency record, all or nothing; raises ``WriteConflict`` naming what failed;
+  head write and an idempotency record, all or nothing; raises ``WriteConflict`` naming what failed,
+  or ``ItemTooLarge`` before writing anything (the item layout and its size are the backend's);
 * ``_get_request(ref, request_id)``: an idempotency record;
 * ``_purge(ref, incarnation)``: delete the head if it holds ``incarnation``, then (best effort) the
   turns and records of that incarnation and older ones.
@@ -54,7 +56,7 @@ from chatstate.models import (
     StatePatch,
     to_jsonable,
 )
-from chatstate.store import items, logic
+from chatstate.store import logic
 from chatstate.store.port import NEW_SESSION, SessionStore, StorePolicy, _NewSession
 from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
 from chatstate.store.records import WriteConflict as WriteConflict  # what the primitives raise
@@ -118,7 +120,8 @@ class BaseSessionStore(SessionStore):
         """Write all or nothing; raises ``WriteConflict`` naming the items whose condition failed.
 
         ``turn`` only if its number is free in ``incarnation``; ``head`` under its condition;
-        ``request`` only if its id is absent or expired.
+        ``request`` only if its id is absent or expired. Raises ``ItemTooLarge`` before anything is
+        written if the turn or the head would pass the backend's item size limit.
         """
 
     @abstractmethod
@@ -196,13 +199,6 @@ class BaseSessionStore(SessionStore):
         )
         return replace(head, **changes)
 
-    def _checked(self, ref: SessionRef, incarnation: int, turn: Turn | None, head: HeadWrite | None) -> None:
-        """``ItemTooLarge`` before anything is sent if an item would pass the item size limit."""
-        if turn is not None:
-            logic.check_item_size(items.turn_to_item(ref, incarnation, turn), f"turn {turn.number}")
-        if head is not None:
-            logic.check_item_size(items.head_to_item(ref, head.head), "session state")
-
     # -- sessions ---------------------------------------------------------------------------------
     def create(self, ref: SessionRef, *, state: Mapping[str, Any] | None = None) -> Session:
         """Create a session, optionally preloaded with state."""
@@ -221,7 +217,6 @@ class BaseSessionStore(SessionStore):
                 state=values,
             )
             write = HeadWrite(head, "create", expect_incarnation=dead)
-            self._checked(ref, head.incarnation, None, write)
             try:
                 self._write(ref, head.incarnation, head=write)
             except WriteConflict:
@@ -301,7 +296,6 @@ class BaseSessionStore(SessionStore):
                     expires_at=self.policy.expiry_from(now, self.policy.idempotency_seconds),
                     fingerprint=fingerprint,
                 )
-            self._checked(ref, result.incarnation, turn, head)
             if turn is None and head is None:
                 return AppendResult(session=result, messages=[])
             try:
@@ -535,7 +529,6 @@ class BaseSessionStore(SessionStore):
                 }
             )
             write = HeadWrite(self._head_of(result), "replace", expect_version=current.version)
-            self._checked(ref, current.incarnation, None, write)
             try:
                 self._write(ref, current.incarnation, head=write)
             except WriteConflict:

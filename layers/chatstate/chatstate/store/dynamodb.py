@@ -251,6 +251,7 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
         head = write.head
         inc = {":i": {"N": str(head.incarnation)}}
         if write.mode == "touch":
+            items.checked_head_item(ref, head)  # an update: DynamoDB would refuse a head it makes too large
             return "Update", {
                 "TableName": self.table_name,
                 "Key": items.key(items.session_pk(ref), items.HEAD_SK),
@@ -264,7 +265,7 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
                     ":m": {"N": str(head.message_count)},
                 },
             }
-        put: dict[str, Any] = {"TableName": self.table_name, "Item": items.head_to_item(ref, head)}
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": items.checked_head_item(ref, head)}
         if write.mode == "replace":
             put["ConditionExpression"] = "i = :i AND v = :v"
             put["ExpressionAttributeValues"] = {**inc, ":v": {"N": str(write.expect_version)}}
@@ -286,7 +287,7 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
     ) -> None:
         operations: list[tuple[str, str, dict[str, Any]]] = []
         if turn is not None:
-            item = items.turn_to_item(ref, incarnation, turn)
+            item = items.checked_turn_item(ref, incarnation, turn)
             put = {"TableName": self.table_name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
             operations.append(("turn", "Put", put))
         if head is not None:

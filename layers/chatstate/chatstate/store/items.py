@@ -29,7 +29,7 @@ from typing import Any
 
 from chatstate.models import SCHEMA_VERSION, Message, RequestRecord, Role, SessionRef
 from chatstate.store.capacity import MAX_ITEM_BYTES, item_size
-from chatstate.store.logic import epoch_ms, epoch_seconds
+from chatstate.store.logic import check_item_size, epoch_ms, epoch_seconds
 from chatstate.store.records import Head, Turn
 
 __all__ = ["MAX_ITEM_BYTES", "item_size"]
@@ -197,6 +197,20 @@ def turn_to_item(ref: SessionRef, incarnation: int, turn: Turn) -> Item:
         item["x"] = {"M": redacted}
     if turn.origin is not None:
         item["r"] = {"S": turn.origin}
+    return item
+
+
+def checked_turn_item(ref: SessionRef, incarnation: int, turn: Turn) -> Item:
+    """The turn item; ``ItemTooLarge`` naming the turn if it would pass the item size limit."""
+    item = turn_to_item(ref, incarnation, turn)
+    check_item_size(item, f"turn {turn.number}")
+    return item
+
+
+def checked_head_item(ref: SessionRef, head: Head) -> Item:
+    """The head item; ``ItemTooLarge`` naming the session state if it would pass the item size limit."""
+    item = head_to_item(ref, head)
+    check_item_size(item, "session state")
     return item
 
 

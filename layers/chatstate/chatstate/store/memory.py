@@ -13,7 +13,7 @@ import threading
 from dataclasses import replace
 
 from chatstate.models import RequestRecord, SessionRef
-from chatstate.store import logic
+from chatstate.store import items, logic
 from chatstate.store.base import BaseSessionStore, WriteConflict
 from chatstate.store.port import StorePolicy
 from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
@@ -22,6 +22,14 @@ from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
 def _copy(head: Head | None) -> Head | None:
     """A head whose state callers may mutate without touching the stored one."""
     return replace(head, state=copy.deepcopy(head.state)) if head is not None else None
+
+
+def _check_sizes(ref: SessionRef, incarnation: int, turn: Turn | None, head: HeadWrite | None) -> None:
+    """``ItemTooLarge`` where the DynamoDB adapter would refuse an item: the twin sizes the items it would write."""
+    if turn is not None:
+        items.checked_turn_item(ref, incarnation, turn)
+    if head is not None:
+        items.checked_head_item(ref, head.head)
 
 
 class InMemorySessionStore(BaseSessionStore):
@@ -74,6 +82,7 @@ class InMemorySessionStore(BaseSessionStore):
         head: HeadWrite | None = None,
         request: RequestRecord | None = None,
     ) -> None:
+        _check_sizes(ref, incarnation, turn, head)
         with self._lock:
             current = self._heads.get(ref)
             failed = set()
