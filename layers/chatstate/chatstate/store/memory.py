@@ -19,9 +19,18 @@ from chatstate.store.port import StorePolicy
 from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
 
 
-def _copy(head: Head | None) -> Head | None:
+def _copy(head: Head) -> Head:
     """A head whose state callers may mutate without touching the stored one."""
-    return replace(head, state=copy.deepcopy(head.state)) if head is not None else None
+    return replace(head, state=copy.deepcopy(head.state))
+
+
+def _holds(current: Head | None, write: HeadWrite) -> bool:
+    """Whether the condition of a head write holds on the stored head ``current``."""
+    if write.mode == "create":
+        return (current.incarnation if current is not None else None) == write.expect_incarnation
+    if current is None or current.incarnation != write.head.incarnation:
+        return False
+    return write.mode == "touch" or current.version == write.expect_version
 
 
 def _check_sizes(ref: SessionRef, incarnation: int, turn: Turn | None, head: HeadWrite | None) -> None:
@@ -67,7 +76,8 @@ class InMemorySessionStore(BaseSessionStore):
 
     def _get_head(self, ref: SessionRef) -> Head | None:
         with self._lock:
-            return _copy(self._heads.get(ref))
+            head = self._heads.get(ref)
+            return _copy(head) if head is not None else None
 
     def _get_request(self, ref: SessionRef, request_id: str) -> RequestRecord | None:
         with self._lock:
@@ -88,16 +98,8 @@ class InMemorySessionStore(BaseSessionStore):
             failed = set()
             if turn is not None and turn.number in self._turns.get(ref, {}).get(incarnation, {}):
                 failed.add("turn")
-            if head is not None:
-                held = current.incarnation if current is not None else None
-                if head.mode == "create":
-                    ok = held == head.expect_incarnation
-                else:
-                    ok = held == head.head.incarnation and (
-                        head.mode == "touch" or current.version == head.expect_version  # type: ignore[union-attr]  # held == an int: current is set
-                    )
-                if not ok:
-                    failed.add("head")
+            if head is not None and not _holds(current, head):
+                failed.add("head")
             if request is not None:
                 old = self._requests.get(ref, {}).get(request.request_id)
                 if old is not None and old.expires_at and logic.alive(old.expires_at, logic.now_ms(self.policy)):
@@ -116,7 +118,7 @@ class InMemorySessionStore(BaseSessionStore):
                         message_count=new.message_count,
                     )
                 else:
-                    self._heads[ref] = _copy(head.head)  # type: ignore[assignment]  # create/update: a whole head
+                    self._heads[ref] = _copy(head.head)
             if turn is not None:
                 self._turns.setdefault(ref, {}).setdefault(incarnation, {})[turn.number] = turn
             if request is not None:
