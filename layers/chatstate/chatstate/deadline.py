@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Protocol
 
 from chatstate.exceptions import DeadlineExceeded as DeadlineExceeded  # raised here; callers catch it from here
 
@@ -25,6 +25,12 @@ DEFAULT_MARGIN_SECONDS = 1.0
 
 _MAX_BACKOFF_SECONDS = 20
 """botocore's standard-mode cap on one retry delay (``botocore.retries.standard.ExponentialBackoff``)."""
+
+
+class _BotocoreClient(Protocol):
+    """What ``guard_client`` reads of a botocore client (botocore ships no types)."""
+
+    meta: Any
 
 
 class Deadline:
@@ -107,7 +113,7 @@ def attempt_seconds(client: Any) -> float:
     return float(config.connect_timeout) + float(config.read_timeout)
 
 
-def guard_client[C](client: C, *, what: str | None = None) -> C:
+def guard_client[C: _BotocoreClient](client: C, *, what: str | None = None) -> C:
     """Bound a botocore client by the current budget; returns ``client``.
 
     Two hooks on ``client.meta.events``, both no-ops while no budget is open:
@@ -134,7 +140,7 @@ def guard_client[C](client: C, *, what: str | None = None) -> C:
     """
     from botocore.retries.standard import ExponentialBackoff, RetryEventAdapter, StandardRetryConditions
 
-    meta = client.meta  # type: ignore[attr-defined]  # a botocore client (untyped): its meta is always there
+    meta = client.meta
     service = meta.service_model.service_id.hyphenize()
     label = what or meta.service_model.service_id
     per_attempt = attempt_seconds(client)

@@ -222,7 +222,9 @@ class BaseSessionStore(SessionStore):
             except WriteConflict:
                 _backoff(attempt)
                 continue
-            return self._session(ref, head, None, now)  # type: ignore[return-value]  # just created: live
+            created = self._session(ref, head, None, now)
+            assert created is not None  # just created: live
+            return created
         raise ConflictError(f"session {ref.session_id!r} kept changing; not created")
 
     def get(self, ref: SessionRef) -> Session | None:
@@ -301,9 +303,8 @@ class BaseSessionStore(SessionStore):
             try:
                 self._write(ref, result.incarnation, turn=turn, head=head, request=record)
             except WriteConflict as conflict:
-                if "request" in conflict.kinds:
-                    found = self._get_request(ref, request_id)  # type: ignore[arg-type]  # conflicts only with an id
-                    self._refuse_duplicate(found, fingerprint, now)
+                if request_id is not None and "request" in conflict.kinds:
+                    self._refuse_duplicate(self._get_request(ref, request_id), fingerprint, now)
                 current, dead = None, None
                 _backoff(attempt)
                 continue
@@ -437,15 +438,15 @@ class BaseSessionStore(SessionStore):
                 if start is not None and turn.number == start[0]:
                     indexed = indexed[: start[1]]
                 found.extend((m, turn.number, i) for i, m in reversed(indexed))
-            oldest = turns[-1].number if turns else None
-            more = more and oldest is not None and oldest > 1
+            oldest = turns[-1].number if turns else 0
+            more = more and oldest > 1
             if len(found) >= wanted or not more:
                 return found, more or len(found) > wanted
             if len(turns) < requested:
                 return found, True  # the backend's page (1 MB) filled before the limit: stop here, cursor on
             requested = max(1, math.ceil((wanted - len(found)) / 2))
             deadline.check("session store read")
-            turns, more = self._read_turns(ref, incarnation, oldest, requested)  # type: ignore[arg-type]  # more: oldest set
+            turns, more = self._read_turns(ref, incarnation, oldest, requested)
 
     def page_messages(self, ref: SessionRef, *, limit: int = 20, cursor: str | None = None) -> MessagePage:
         """Page back through history: one read per page when turns hold two messages."""
