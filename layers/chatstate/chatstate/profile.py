@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from chatstate.store.props_dynamodb import DynamoDBPropsStore
 
 __all__ = [
+    "LANGUAGES",
     "PROFILE_TTL_SECONDS",
     "DynamoDBProfileStore",
     "InMemoryProfileStore",
@@ -44,8 +45,9 @@ __all__ = [
 
 # -- the schema ---------------------------------------------------------------------------------------
 ProfileName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
-"""An ISO 639-1 code, lower case."""
+LanguageCode = Literal["en", "es", "fr", "de", "it"]
+"""The languages the bot speaks (ISO 639-1, lower case); a profile holds no other."""
+LANGUAGES: tuple[str, ...] = get_args(LanguageCode)
 
 
 class Profile(BaseModel):
@@ -128,18 +130,28 @@ class ProfileStore:
         """The live profile's fields (``{}`` when there is none or it expired)."""
         return self.props.get_user_props(check_subject(subject))
 
+    def delete(self, subject: str) -> bool:
+        """Erase the profile (idempotent); whether a live one existed."""
+        return self.props.delete_user_props(check_subject(subject))
+
     def merge(self, subject: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Set ``fields`` (a ``None`` value removes the field) atomically; returns the merged profile.
 
-        Concurrent merges of different fields all survive. Values must be JSON-compatible.
+        Concurrent merges of different fields all survive. Values must be JSON-compatible. A merge that
+        sets nothing and clears nothing present writes nothing (one read).
 
         Raises:
             ConflictError: the profile kept changing (expired-item races only).
             StoreUnavailable: the store is throttled or unreachable (or the deadline is spent).
         """
+        subject = check_subject(subject)
         values = {name: value for name, value in fields.items() if value is not None}
         remove = [name for name, value in fields.items() if value is None]
-        return self.props.merge_user_props(check_subject(subject), values, remove=remove)
+        if not values:  # nothing to set: write only if a field to clear is there (no empty profile is created)
+            current = self.props.get_user_props(subject)
+            if not any(name in current for name in remove):
+                return current
+        return self.props.merge_user_props(subject, values, remove=remove)
 
 
 class DynamoDBProfileStore(ProfileStore):

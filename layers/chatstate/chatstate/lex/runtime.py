@@ -51,7 +51,7 @@ from chatstate.lex import dialog
 from chatstate.lex.models import LexEvent, LexResponse
 from chatstate.lex.router import IntentRouter, LexRequest, TurnContext
 from chatstate.logsafe import error_fields, safe_id, validation_summary
-from chatstate.models import LoadedSession, Message, NewMessage, Session, SessionRef, StatePatch, utc_now
+from chatstate.models import AppendResult, Message, NewMessage, Session, SessionRef, StatePatch, utc_now
 from chatstate.settings import DEFAULT_HISTORY_TURNS
 from chatstate.store.port import NEW_SESSION, SessionStore
 
@@ -73,8 +73,18 @@ class _Run(NamedTuple):
     response: LexResponse
     messages: list[NewMessage]
     changes: dict[str, Any]
+    remove: frozenset[str]
     attributes: SessionAttributes
     linked: LinkedProfile | None
+
+
+class _Outcome(NamedTuple):
+    """How a turn ended: the run that counts, how many runs it took, the session it ran on and what was saved."""
+
+    run: _Run
+    runs: int
+    session: Session | None
+    saved: AppendResult | None
 
 
 class MetricsSink(Protocol):
@@ -159,16 +169,24 @@ class LexRuntime[A: SessionAttributes]:
         agent = self.responder if self.router.wants_agent(event) else None
         loaded = self.store.load(ref, last=2 * self.history_turns if agent is not None else 0)
         verified = self.profiles.verify(event, self.router.attributes_type) if self.profiles is not None else None
-        result, run = self._run_until_saved(event, ref, loaded, agent=agent, verified=verified)
+        session = loaded.session if loaded is not None else None
+        history = loaded.recent if loaded is not None else []
+        if self.profiles is not None:  # the agent sees only this person's turns
+            history = self.profiles.history(verified, session, history)
+        outcome = self._run_until_saved(event, ref, session, history, agent=agent, verified=verified)
+        result = outcome.run
         if result.linked is not None and self.profiles is not None:  # only the saved run reaches the profile
             self.profiles.save(result.linked, result.attributes)
+        saved = outcome.saved
+        if verified is not None and self.profiles is not None and saved is not None and saved.messages:
+            self._link(ref, verified.subject, outcome.session, self.profiles.profiles.ttl_seconds)
         self._count("LexTurns")
         self.logger.info(
             "lex turn",
             extra={
                 **self._ids(event),
                 "dialog_action": result.response.dialog_action_type,
-                "runs": run,
+                "runs": outcome.runs,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
             },
         )
@@ -178,40 +196,51 @@ class LexRuntime[A: SessionAttributes]:
         self,
         event: LexEvent,
         ref: SessionRef,
-        loaded: LoadedSession | None,
+        session: Session | None,
+        history: list[Message],
         *,
         agent: Responder | None,
         verified: VerifiedProfile | None,
-    ) -> tuple[_Run, int]:
-        """The run that was saved (or had nothing to save) and how many runs it took.
+    ) -> _Outcome:
+        """The run that was saved (or had nothing to save), how many runs it took and the session it ran on.
 
         A run whose state patch went stale (``StaleState``) runs again on the fresh session, up to
         ``MAX_TURN_RUNS`` runs and within the invocation's deadline.
         """
         key = utterance_key(event)
-        session = loaded.session if loaded is not None else None
-        history = loaded.recent if loaded is not None else []
-        run = 1
+        runs = 1
         while True:
-            result = self._run(event, session, history=history, agent=agent, verified=verified, first=run == 1, key=key)
-            if not (result.messages or result.changes):
-                return result, run
+            result = self._run(
+                event, session, history=history, agent=agent, verified=verified, first=runs == 1, key=key
+            )
+            if not (result.messages or result.changes or result.remove):
+                return _Outcome(result, runs, session, None)
             try:
-                self.store.append(
+                saved = self.store.append(
                     ref,
                     result.messages,
                     expected=session if session is not None else NEW_SESSION,
-                    state=StatePatch(values=result.changes),
+                    state=StatePatch(values=result.changes, remove=result.remove),
                     origin=key,
+                    author=verified.subject if verified is not None else None,
                 )
-                return result, run
+                return _Outcome(result, runs, session, saved)
             except StaleState as stale:
-                if run == MAX_TURN_RUNS:
+                if runs == MAX_TURN_RUNS:
                     raise
                 deadline.check("lex turn re-run")
                 self._count("LexTurnReruns")
                 session = stale.session
-                run += 1
+                runs += 1
+
+    def _link(self, ref: SessionRef, subject: str, session: Session | None, ttl_seconds: int) -> None:
+        """Link the conversation to the verified user on their first turn of it (the newest turn was not theirs).
+
+        Their turns name them (``append(author=...)``); the link finds the conversation for an export or erase.
+        """
+        if session is not None and session.author == subject:
+            return
+        self.store.link(subject, ref, ttl_seconds=ttl_seconds)
 
     def _run(
         self,
@@ -231,7 +260,11 @@ class LexRuntime[A: SessionAttributes]:
         """
         recorded = key is not None and session is not None and session.origin == key
         durable = session.state if session is not None else None
-        decoded = self.router.attributes_type.decode(event.session_state.session_attributes, durable)
+        inbound: Mapping[str, str] | None = event.session_state.session_attributes
+        start: Mapping[str, Any] | None = durable
+        if self.profiles is not None:  # nothing of another identity: shared fields, or all after a switch of person
+            inbound, start = self.profiles.screen(verified, self.router.attributes_type, inbound, durable)
+        decoded = self.router.attributes_type.decode(inbound, start)
         if decoded.rejected and first:
             self._count("LexRejectedAttributes", len(decoded.rejected))
             self.logger.warning(
@@ -261,11 +294,15 @@ class LexRuntime[A: SessionAttributes]:
             response = self.router.dispatch(turn)
         attributes = decoded.attributes.encode(decoded.extras)
         answer = self._finish(response, event, attributes)
+        changes, remove = decoded.attributes.state_changes(durable), frozenset[str]()
+        if self.profiles is not None:
+            changes, remove = self.profiles.durable_changes(verified, changes, session)
         return _Run(
             answer,
             response,
             self._transcript(event, response, utterance=not recorded),
-            decoded.attributes.state_changes(durable),
+            changes,
+            remove,
             decoded.attributes,
             linked,
         )

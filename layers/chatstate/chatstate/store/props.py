@@ -112,6 +112,10 @@ class PropsStore(ABC):
         Raises ``WriteConflict`` (nothing written) unless the stored props are there and expired.
         """
 
+    @abstractmethod
+    def delete_user_props(self, user_id: str) -> bool:
+        """Delete all of a user's props (expired ones too); whether live props existed."""
+
     def save_user_props(self, user_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """Merge props into a user's props; returns all props."""
         return self.merge_user_props(user_id, values)
@@ -193,6 +197,13 @@ class InMemoryPropsStore(PropsStore):
         self._check_size(props, "user props")  # the whole item, as DynamoDB's own limit would
         self._users[user_id] = (props, expires)
         return copy.deepcopy(props)
+
+    def delete_user_props(self, user_id: str) -> bool:
+        """Delete all of a user's props."""
+        with self._lock:
+            live = bool(self._props(user_id, self._now()))
+            self._users.pop(user_id, None)
+            return live
 
     def save_global(self, key: str, value: Any, *, ttl_seconds: int | None = None) -> GlobalEntry:
         """Save a cross-session entry."""
