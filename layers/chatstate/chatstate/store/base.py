@@ -341,43 +341,27 @@ class BaseSessionStore(SessionStore):
     ) -> AppendResult:
         """Append one turn (and a state patch) with one conditional write, retried on conflicts."""
         patch = state if state else None
-        expect_new = expected is NEW_SESSION
         baseline = expected if isinstance(expected, Session) and expected.ref == ref else None
-        stale_check = patch is not None and (baseline is not None or expect_new)
+        stale_check = patch is not None and (baseline is not None or expected is NEW_SESSION)
         current: Session | None = baseline
         dead: int | None = None
-        fresh = expect_new  # first attempt of a NEW_SESSION append: try creating without a read
+        fresh = expected is NEW_SESSION  # first attempt of a NEW_SESSION append: try creating without a read
+        tag = origin if origin is not None else request_id
         for attempt in range(self.max_attempts):
             deadline.check("session store write")
             now = self._now()
             if not fresh and (current is None or not logic.alive(current.expires_at, now)):
-                snapshot, current = self._current(ref)
-                dead = snapshot.head.incarnation if snapshot.head and current is None else None
-                if stale_check and self._is_stale(current, baseline):
-                    raise StaleState(current)
-                if expected is not None and self._repeats(current, baseline, origin):
-                    raise StaleState(current)
+                current, dead = self._reload(ref, baseline, stale_check, origin if expected is not None else None)
                 now = self._now()
             fresh = False
             if current is None and not create:
                 raise _not_found(ref)
-            tag = origin if origin is not None else request_id
             turn, head, result = self._plan(ref, current, dead, messages, patch, tag, now, author)
-            record = None
-            if request_id is not None and turn is not None:
-                record = RequestRecord(
-                    request_id=request_id,
-                    incarnation=result.incarnation,
-                    turn=turn.number,
-                    first_seq=turn.event_count - len(turn.messages) + 1,
-                    last_seq=turn.event_count,
-                    message_count=turn.message_count,
-                    applied_at=now,
-                    expires_at=self.policy.expiry_from(now, self.policy.idempotency_seconds),
-                    fingerprint=fingerprint,
-                )
             if turn is None and head is None:
                 return AppendResult(session=result, messages=[])
+            record = None
+            if request_id is not None and turn is not None:
+                record = self._request_record(request_id, fingerprint, result.incarnation, turn, now)
             try:
                 self._write(ref, result.incarnation, turn=turn, head=head, request=record)
             except WriteConflict as conflict:
@@ -388,6 +372,38 @@ class BaseSessionStore(SessionStore):
                 continue
             return AppendResult(session=result, messages=list(turn.messages) if turn else [])
         raise ConflictError(f"session {ref.session_id!r} kept changing; append not applied")
+
+    def _reload(
+        self, ref: SessionRef, baseline: Session | None, stale_check: bool, origin: str | None
+    ) -> tuple[Session | None, int | None]:
+        """The live session (or ``None``) and the dead incarnation a create must replace, read for an append.
+
+        Raises ``StaleState`` when the append's patch was computed from a state that changed (``stale_check``), or
+        when a turn tagged ``origin`` was written after ``baseline`` was read.
+        """
+        snapshot, current = self._current(ref)
+        dead = snapshot.head.incarnation if snapshot.head and current is None else None
+        if stale_check and self._is_stale(current, baseline):
+            raise StaleState(current)
+        if self._repeats(current, baseline, origin):
+            raise StaleState(current)
+        return current, dead
+
+    def _request_record(
+        self, request_id: str, fingerprint: str | None, incarnation: int, turn: Turn, now: datetime
+    ) -> RequestRecord:
+        """The idempotency record of ``request_id``, written with ``turn``."""
+        return RequestRecord(
+            request_id=request_id,
+            incarnation=incarnation,
+            turn=turn.number,
+            first_seq=turn.event_count - len(turn.messages) + 1,
+            last_seq=turn.event_count,
+            message_count=turn.message_count,
+            applied_at=now,
+            expires_at=self.policy.expiry_from(now, self.policy.idempotency_seconds),
+            fingerprint=fingerprint,
+        )
 
     @staticmethod
     def _is_stale(current: Session | None, baseline: Session | None) -> bool:
@@ -414,94 +430,115 @@ class BaseSessionStore(SessionStore):
         now: datetime,
         author: str | None = None,
     ) -> tuple[Turn | None, HeadWrite | None, Session]:
-        """The turn (tagged ``tag``) and head write that append ``messages`` (and ``patch``), and the session after."""
-        expires = self._expiry(now)
-        listed = self._listed(ref)
-        title = None
-        if listed and (current is None or current.title is None):
-            first = next((m.content for m in messages if m.role == "user"), None)
-            title = logic.derive_title(first) if first else None
+        """The turn (tagged ``tag``) and head write that append ``messages`` (and ``patch``), and the session after.
+
+        The steps: the session the turn goes on (``current``, else a new one to create), the turn itself, the
+        session after it, then the head write that needs: create the session, replace its state (a patch),
+        touch the head (its TTL or the list's activity is due), or none.
+        """
+        title = self._first_title(ref, current, messages)
+        base = current if current is not None else self._new_session(ref, dead, title, now)
+        turn = self._next_turn(base, messages, tag, author, now)
+        after = self._after_turn(ref, base, turn, title, now)
         if current is None:
-            head = Head(
-                incarnation=logic.new_incarnation(now, dead or 0),
-                created_at=now,
-                updated_at=now,
-                expires_at=self._head_expiry(now),
-                title=title,
-                activity=now if listed else None,
-            )
-            current = self._session(ref, head, None, now)
-            assert current is not None
-            mode, base_turns = "create", 0
-        else:
-            mode, base_turns = "", current.turns
-        turn = None
-        events, users = current.event_count, current.message_count
-        if messages:
-            stored = []
-            for new in messages:
-                events += 1
-                content, redacted = self.policy.redact(new.content)
-                stored.append(
-                    Message.model_construct(
-                        seq=events, role=new.role, content=content, created_at=now, redacted=redacted
-                    )
-                )
-            users += sum(1 for m in stored if m.role == "user")
-            turn = Turn(
-                number=base_turns + 1,
-                messages=tuple(stored),
-                event_count=events,
-                message_count=users,
-                created_at=now,
-                expires_at=expires,
-                origin=tag,
-                author=author,
-            )
-        counters: dict[str, Any] = {
-            "turns": turn.number if turn else current.turns,
-            "event_count": events,
-            "message_count": users,
-        }
-        if turn is not None:
-            counters["origin"] = tag
-            counters["author"] = author
-        if listed:
-            counters["title"] = current.title or title
-        result = current.model_copy(
-            update={**counters, "updated_at": now, "expires_at": max(expires, current.expires_at)}
-        )
-        head_write = None
-        if mode == "create" or patch is not None:
-            new_state = patch.apply_to(current.state) if patch is not None else current.state
-            version = current.version + (1 if patch is not None and mode != "create" else 0)
-            result = result.model_copy(
-                update={
-                    "state": new_state,
-                    "version": version,
-                    "head_expires_at": self._head_expiry(now),
-                    "expires_at": expires,
-                    "listed_at": now if listed else current.listed_at,
-                }
-            )
-            new_head = self._head_of(result)
-            if mode == "create":
-                head_write = HeadWrite(new_head, "create", expect_incarnation=dead)
-            else:
-                head_write = HeadWrite(new_head, "replace", expect_version=current.version)
-        elif turn is not None and (
-            current.head_expires_at is None
-            or logic.epoch_seconds(current.head_expires_at) < logic.epoch_seconds(expires)
-            or (listed and self._index_due(current, title, now))
-        ):
+            state = patch.apply_to(base.state) if patch is not None else base.state
+            created = self._rewritten(ref, after, state, base.version, now)
+            return turn, HeadWrite(self._head_of(created), "create", expect_incarnation=dead), created
+        if patch is not None:
+            changed = self._rewritten(ref, after, patch.apply_to(current.state), current.version + 1, now)
+            return turn, HeadWrite(self._head_of(changed), "replace", expect_version=current.version), changed
+        if turn is None:
+            return None, None, current
+        if self._touch_due(ref, current, title, now):
             update: dict[str, Any] = {"head_expires_at": self._head_expiry(now)}
-            if listed:
+            if self._listed(ref):
                 update["listed_at"] = now
-            result = result.model_copy(update=update)
-            head_write = HeadWrite(self._head_of(result, updated_at=current.updated_at), "touch")
-        elif turn is None:
-            result = current
-        return turn, head_write, result
+            touched = after.model_copy(update=update)
+            return turn, HeadWrite(self._head_of(touched, updated_at=current.updated_at), "touch"), touched
+        return turn, None, after
+
+    def _first_title(self, ref: SessionRef, current: Session | None, messages: Sequence[NewMessage]) -> str | None:
+        """The title a listed session without one takes from the turn's first user message."""
+        if not self._listed(ref) or (current is not None and current.title is not None):
+            return None
+        first = next((m.content for m in messages if m.role == "user"), None)
+        return logic.derive_title(first) if first else None
+
+    def _new_session(self, ref: SessionRef, dead: int | None, title: str | None, now: datetime) -> Session:
+        """A session to create at ``now`` (replacing the dead incarnation ``dead``, if any)."""
+        head = Head(
+            incarnation=logic.new_incarnation(now, dead or 0),
+            created_at=now,
+            updated_at=now,
+            expires_at=self._head_expiry(now),
+            title=title,
+            activity=now if self._listed(ref) else None,
+        )
+        session = self._session(ref, head, None, now)
+        assert session is not None  # just made: live
+        return session
+
+    def _next_turn(
+        self, session: Session, messages: Sequence[NewMessage], tag: str | None, author: str | None, now: datetime
+    ) -> Turn | None:
+        """The turn after ``session``'s newest holding ``messages`` (redacted, numbered), or ``None`` without any."""
+        if not messages:
+            return None
+        stored = []
+        for seq, new in enumerate(messages, start=session.event_count + 1):
+            content, redacted = self.policy.redact(new.content)
+            stored.append(
+                Message.model_construct(seq=seq, role=new.role, content=content, created_at=now, redacted=redacted)
+            )
+        return Turn(
+            number=session.turns + 1,
+            messages=tuple(stored),
+            event_count=session.event_count + len(stored),
+            message_count=session.message_count + sum(1 for m in stored if m.role == "user"),
+            created_at=now,
+            expires_at=self._expiry(now),
+            origin=tag,
+            author=author,
+        )
+
+    def _after_turn(
+        self, ref: SessionRef, session: Session, turn: Turn | None, title: str | None, now: datetime
+    ) -> Session:
+        """``session`` after ``turn`` (its counters, tag and author) and a write at ``now``."""
+        update: dict[str, Any] = {"updated_at": now, "expires_at": max(self._expiry(now), session.expires_at)}
+        if turn is not None:
+            update.update(
+                turns=turn.number,
+                event_count=turn.event_count,
+                message_count=turn.message_count,
+                origin=turn.origin,
+                author=turn.author,
+            )
+        if self._listed(ref):
+            update["title"] = session.title or title
+        return session.model_copy(update=update)
+
+    def _rewritten(
+        self, ref: SessionRef, session: Session, state: dict[str, Any], version: int, now: datetime
+    ) -> Session:
+        """``session`` with its head rewritten at ``now``: ``state`` at ``version``, the head's TTL renewed."""
+        return session.model_copy(
+            update={
+                "state": state,
+                "version": version,
+                "head_expires_at": self._head_expiry(now),
+                "expires_at": self._expiry(now),
+                "listed_at": now if self._listed(ref) else session.listed_at,
+            }
+        )
+
+    def _touch_due(self, ref: SessionRef, current: Session, title: str | None, now: datetime) -> bool:
+        """Whether a stateless turn must touch the head: its TTL runs short, or the list's entry is due."""
+        if current.head_expires_at is None:
+            return True
+        if logic.epoch_seconds(current.head_expires_at) < logic.epoch_seconds(self._expiry(now)):
+            return True
+        return self._listed(ref) and self._index_due(current, title, now)
 
     def last_messages(self, ref: SessionRef, k: int) -> list[Message]:
         """The ``k`` most recent messages, oldest first."""
