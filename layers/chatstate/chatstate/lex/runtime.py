@@ -41,6 +41,7 @@ from chatstate import deadline
 from chatstate.attributes import (
     LEX_SESSION_ATTRIBUTES_LIMIT,
     AttributesTooLarge,
+    DecodedAttributes,
     SessionAttributes,
     encoded_size,
     same_json,
@@ -260,23 +261,7 @@ class LexRuntime[A: SessionAttributes]:
         """
         recorded = key is not None and session is not None and session.origin == key
         durable = session.state if session is not None else None
-        inbound: Mapping[str, str] | None = event.session_state.session_attributes
-        start: Mapping[str, Any] | None = durable
-        if self.profiles is not None:  # nothing of another identity: shared fields, or all after a switch of person
-            inbound, start = self.profiles.screen(verified, self.router.attributes_type, inbound, durable)
-        decoded = self.router.attributes_type.decode(inbound, start)
-        if decoded.rejected and first:
-            self._count("LexRejectedAttributes", len(decoded.rejected))
-            self.logger.warning(
-                "session attributes rejected", extra={**self._ids(event), "rejected_fields": sorted(decoded.rejected)}
-            )
-        tampered = _tampered(decoded.ignored, event.session_state.session_attributes, durable, decoded.attributes)
-        if tampered and first:
-            self._count("LexTamperedAttributes", len(tampered))
-            self.logger.warning(
-                "server-only attributes set by the client were ignored",
-                extra={**self._ids(event), "tampered_fields": tampered},
-            )
+        decoded = self._decode(event, durable, verified, report=first)
         linked = self.profiles.apply(verified, decoded.attributes) if self.profiles is not None else None
         request = LexRequest(
             event=event,
@@ -306,6 +291,29 @@ class LexRuntime[A: SessionAttributes]:
             decoded.attributes,
             linked,
         )
+
+    def _decode(
+        self, event: LexEvent, durable: Mapping[str, Any] | None, verified: VerifiedProfile | None, *, report: bool
+    ) -> DecodedAttributes[A]:
+        """The turn's typed attributes from Lex's map over the durable state; ``report``: log what was refused."""
+        inbound: Mapping[str, str] | None = event.session_state.session_attributes
+        start: Mapping[str, Any] | None = durable
+        if self.profiles is not None:  # nothing of another identity: shared fields, or all after a switch of person
+            inbound, start = self.profiles.screen(verified, self.router.attributes_type, inbound, durable)
+        decoded = self.router.attributes_type.decode(inbound, start)
+        if decoded.rejected and report:
+            self._count("LexRejectedAttributes", len(decoded.rejected))
+            self.logger.warning(
+                "session attributes rejected", extra={**self._ids(event), "rejected_fields": sorted(decoded.rejected)}
+            )
+        tampered = _tampered(decoded.ignored, event.session_state.session_attributes, durable, decoded.attributes)
+        if tampered and report:
+            self._count("LexTamperedAttributes", len(tampered))
+            self.logger.warning(
+                "server-only attributes set by the client were ignored",
+                extra={**self._ids(event), "tampered_fields": tampered},
+            )
+        return decoded
 
     @staticmethod
     def _finish(response: LexResponse, event: LexEvent, attributes: dict[str, str] | None) -> dict[str, Any]:
