@@ -436,20 +436,21 @@ class BaseSessionStore(SessionStore):
         session after it, then the head write that needs: create the session, replace its state (a patch),
         touch the head (its TTL or the list's activity is due), or none.
         """
+        expires = self._expiry(now)
         title = self._first_title(ref, current, messages)
         base = current if current is not None else self._new_session(ref, dead, title, now)
-        turn = self._next_turn(base, messages, tag, author, now)
-        after = self._after_turn(ref, base, turn, title, now)
+        turn = self._next_turn(base, messages, tag, author, now, expires)
+        after = self._after_turn(ref, base, turn, title, now, expires)
         if current is None:
             state = patch.apply_to(base.state) if patch is not None else base.state
-            created = self._rewritten(ref, after, state, base.version, now)
+            created = self._rewritten(ref, after, state, base.version, now, expires)
             return turn, HeadWrite(self._head_of(created), "create", expect_incarnation=dead), created
         if patch is not None:
-            changed = self._rewritten(ref, after, patch.apply_to(current.state), current.version + 1, now)
+            changed = self._rewritten(ref, after, patch.apply_to(current.state), current.version + 1, now, expires)
             return turn, HeadWrite(self._head_of(changed), "replace", expect_version=current.version), changed
         if turn is None:
             return None, None, current
-        if self._touch_due(ref, current, title, now):
+        if self._touch_due(ref, current, title, now, expires):
             update: dict[str, Any] = {"head_expires_at": self._head_expiry(now)}
             if self._listed(ref):
                 update["listed_at"] = now
@@ -479,7 +480,13 @@ class BaseSessionStore(SessionStore):
         return session
 
     def _next_turn(
-        self, session: Session, messages: Sequence[NewMessage], tag: str | None, author: str | None, now: datetime
+        self,
+        session: Session,
+        messages: Sequence[NewMessage],
+        tag: str | None,
+        author: str | None,
+        now: datetime,
+        expires: datetime,
     ) -> Turn | None:
         """The turn after ``session``'s newest holding ``messages`` (redacted, numbered), or ``None`` without any."""
         if not messages:
@@ -496,16 +503,16 @@ class BaseSessionStore(SessionStore):
             event_count=session.event_count + len(stored),
             message_count=session.message_count + sum(1 for m in stored if m.role == "user"),
             created_at=now,
-            expires_at=self._expiry(now),
+            expires_at=expires,
             origin=tag,
             author=author,
         )
 
     def _after_turn(
-        self, ref: SessionRef, session: Session, turn: Turn | None, title: str | None, now: datetime
+        self, ref: SessionRef, session: Session, turn: Turn | None, title: str | None, now: datetime, expires: datetime
     ) -> Session:
-        """``session`` after ``turn`` (its counters, tag and author) and a write at ``now``."""
-        update: dict[str, Any] = {"updated_at": now, "expires_at": max(self._expiry(now), session.expires_at)}
+        """``session`` after ``turn`` (counters, tag, author) and a write at ``now`` living until ``expires``."""
+        update: dict[str, Any] = {"updated_at": now, "expires_at": max(expires, session.expires_at)}
         if turn is not None:
             update.update(
                 turns=turn.number,
@@ -519,7 +526,7 @@ class BaseSessionStore(SessionStore):
         return session.model_copy(update=update)
 
     def _rewritten(
-        self, ref: SessionRef, session: Session, state: dict[str, Any], version: int, now: datetime
+        self, ref: SessionRef, session: Session, state: dict[str, Any], version: int, now: datetime, expires: datetime
     ) -> Session:
         """``session`` with its head rewritten at ``now``: ``state`` at ``version``, the head's TTL renewed."""
         return session.model_copy(
@@ -527,16 +534,18 @@ class BaseSessionStore(SessionStore):
                 "state": state,
                 "version": version,
                 "head_expires_at": self._head_expiry(now),
-                "expires_at": self._expiry(now),
+                "expires_at": expires,
                 "listed_at": now if self._listed(ref) else session.listed_at,
             }
         )
 
-    def _touch_due(self, ref: SessionRef, current: Session, title: str | None, now: datetime) -> bool:
+    def _touch_due(
+        self, ref: SessionRef, current: Session, title: str | None, now: datetime, expires: datetime
+    ) -> bool:
         """Whether a stateless turn must touch the head: its TTL runs short, or the list's entry is due."""
         if current.head_expires_at is None:
             return True
-        if logic.epoch_seconds(current.head_expires_at) < logic.epoch_seconds(self._expiry(now)):
+        if logic.epoch_seconds(current.head_expires_at) < logic.epoch_seconds(expires):
             return True
         return self._listed(ref) and self._index_due(current, title, now)
 
