@@ -161,7 +161,8 @@ def ttl_value(moment: datetime) -> dict[str, str]:
     return _n(epoch_seconds(moment))
 
 
-def _from_ms(value: dict[str, str]) -> datetime:
+def from_ms_value(value: dict[str, str]) -> datetime:
+    """The time a number attribute of epoch milliseconds holds (``ms_value`` read back)."""
     return datetime.fromtimestamp(int(value["N"]) / 1000, UTC)
 
 
@@ -213,8 +214,8 @@ def item_to_head(item: Item) -> Head:
     """Parse a head item (raises ``KeyError``/``ValueError`` on a corrupt one)."""
     return Head(
         incarnation=int(item["i"]["N"]),
-        created_at=_from_ms(item["c"]),
-        updated_at=_from_ms(item["u"]),
+        created_at=from_ms_value(item["c"]),
+        updated_at=from_ms_value(item["u"]),
         expires_at=_from_s(item[TTL_ATTRIBUTE]),
         version=int(item["v"]["N"]),
         state=json.loads(item["s"]["S"]) if "s" in item else {},
@@ -223,7 +224,7 @@ def item_to_head(item: Item) -> Head:
         message_count=int(item["m"]["N"]),
         schema_version=int(item.get("z", {"N": SCHEMA_VERSION})["N"]),
         title=item["ti"]["S"] if "ti" in item else None,
-        activity=_from_ms(item[INDEX_SK]) if INDEX_SK in item else None,
+        activity=from_ms_value(item[INDEX_SK]) if INDEX_SK in item else None,
     )
 
 
@@ -231,12 +232,12 @@ def index_entry_to_head(item: Item) -> Head:
     """A head as the index projects it (no state, version or turn counters beyond ``m``)."""
     return Head(
         incarnation=0,
-        created_at=_from_ms(item["c"]),
-        updated_at=_from_ms(item[INDEX_SK]),
+        created_at=from_ms_value(item["c"]),
+        updated_at=from_ms_value(item[INDEX_SK]),
         expires_at=_from_s(item[TTL_ATTRIBUTE]),
         message_count=int(item["m"]["N"]) if "m" in item else 0,
         title=item["ti"]["S"] if "ti" in item else None,
-        activity=_from_ms(item[INDEX_SK]),
+        activity=from_ms_value(item[INDEX_SK]),
     )
 
 
@@ -290,7 +291,7 @@ def item_to_turn(item: Item) -> Turn:
     texts = [value["S"] for value in item["m"]["L"]]
     redacted = {int(i): value["S"] for i, value in item.get("x", {}).get("M", {}).items()}
     event_count = int(item["e"]["N"])
-    created = _from_ms(item["t"])
+    created = from_ms_value(item["t"])
     first = event_count - len(texts) + 1
     messages = tuple(
         Message.model_construct(
@@ -347,7 +348,7 @@ def item_to_request(item: Item) -> RequestRecord:
         first_seq=int(item["f"]["N"]),
         last_seq=int(item["l"]["N"]),
         message_count=int(item["c"]["N"]),
-        applied_at=_from_ms(item["a"]),
+        applied_at=from_ms_value(item["a"]),
         expires_at=_from_s(item[TTL_ATTRIBUTE]),
         fingerprint=item["h"]["S"] if "h" in item else None,
     )
@@ -372,7 +373,7 @@ def read_props(item: Item) -> dict[str, Any]:
 
 def updated_at(item: Item) -> datetime:
     """``u`` (updated, ms) of a props or global item."""
-    return _from_ms(item["u"])
+    return from_ms_value(item["u"])
 
 
 def expires_at(item: Item) -> datetime | None:
