@@ -72,7 +72,7 @@ from chatstate.models import (
 )
 from chatstate.store import items, logic
 from chatstate.store.port import MAX_TITLE_CHARS, NEW_SESSION, SessionStore, StorePolicy, _NewSession
-from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
+from chatstate.store.records import ABOVE_EVERY_TURN, Head, HeadWrite, Snapshot, Turn
 from chatstate.store.records import WriteConflict as WriteConflict  # what the primitives raise
 
 logger = logging.getLogger(__name__)
@@ -765,7 +765,7 @@ class BaseSessionStore(SessionStore):
                 return [], None
             incarnation = head.incarnation
         now = self._now()
-        turns, more = self._read_turns(ref, incarnation, below or items.MAX_TURN + 1, limit)
+        turns, more = self._read_turns(ref, incarnation, below or ABOVE_EVERY_TURN, limit)
         live = [t for t in turns if logic.alive(t.expires_at, now)]
         messages = [m for t in reversed(live) for m in t.messages]
         following = turns[-1].number if more and turns and len(live) == len(turns) else None

@@ -17,7 +17,7 @@ from chatstate.models import RequestRecord, SessionRef
 from chatstate.store import items, logic
 from chatstate.store.base import BaseSessionStore, WriteConflict
 from chatstate.store.port import StorePolicy
-from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
+from chatstate.store.records import ABOVE_EVERY_TURN, Head, HeadWrite, Snapshot, Turn
 
 
 def _copy(head: Head) -> Head:
@@ -69,7 +69,7 @@ class InMemorySessionStore(BaseSessionStore):
             head = self._heads.get(ref)
             if head is None:
                 return Snapshot(None)
-            found, more = self._newest(ref, head.incarnation, 1 << 62, turns)
+            found, more = self._newest(ref, head.incarnation, ABOVE_EVERY_TURN, turns)
             return Snapshot(_copy(head), found, more)
 
     def _read_turns(self, ref: SessionRef, incarnation: int, below: int, limit: int) -> tuple[list[Turn], bool]:

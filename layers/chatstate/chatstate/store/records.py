@@ -67,6 +67,10 @@ class WriteConflict(Exception):
         self.kinds = frozenset(kinds)
 
 
+ABOVE_EVERY_TURN = 1 << 62
+"""A turn number above every turn a backend can hold: ``below`` for reading turns from the newest on."""
+
+
 HeadMode = Literal["create", "replace", "touch"]
 
 
