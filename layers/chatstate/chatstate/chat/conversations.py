@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from chatstate.chat.errors import InvalidRequest
 from chatstate.chat.payloads import DEFAULT_PAGE_SIZE
 from chatstate.models import SessionListPage, SessionRef, SessionSummary
+from chatstate.store.logic import check_title
 from chatstate.store.port import MAX_TITLE_CHARS
 
 if TYPE_CHECKING:
@@ -74,9 +75,10 @@ class Conversations:
 
     def rename(self, ref: SessionRef, title: str) -> SessionSummary:
         """Set a session's title (``SessionNotFound`` for an absent, expired or another actor's session)."""
-        clean = title.strip()
-        if not clean or len(clean) > MAX_TITLE_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in clean):
-            raise InvalidRequest("title", f"must be 1..{MAX_TITLE_CHARS} characters without control characters")
+        try:
+            clean = check_title(title, MAX_TITLE_CHARS)
+        except ValueError as exc:  # the store's one title rule, worded as a field error
+            raise InvalidRequest("title", str(exc).removeprefix("title ")) from None
         return self.store.rename(ref, clean)
 
     def export(self, actor_id: str, cursor: str | None = None) -> dict[str, Any]:
