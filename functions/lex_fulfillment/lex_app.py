@@ -72,7 +72,7 @@ def get_runtime() -> LexRuntime[BotAttributes]:
     )
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)  # no keys left by an earlier invocation
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one Lex V2 code-hook event, within the invocation's time budget."""

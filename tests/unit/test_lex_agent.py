@@ -246,7 +246,7 @@ def test_lambda_handler_answers_fallback_with_the_builtin_agent(store, monkeypat
         lex_app.get_runtime.cache_clear()
         chatstate_runtime.reset()
     assert dialog_action(response) == "ElicitIntent"
-    assert 'You said: "tell me a joke"' in messages_text(response)
+    assert 'can\'t answer "tell me a joke"' in messages_text(response)
 
 
 def test_the_agent_sees_a_turns_utterance_once(store):
