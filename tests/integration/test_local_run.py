@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -93,6 +94,33 @@ def test_serve_answers_the_chat_api_and_stops_cleanly_on_ctrl_c(server):
     while any(alive(pid) for pid in java) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(alive(pid) for pid in java), "DynamoDB Local outlived the server"
+
+
+def java_children(pid: int) -> set[int]:
+    return {child for child in children_of(pid) if b"java" in Path(f"/proc/{child}/cmdline").read_bytes()}
+
+
+def gone_within(pids: set[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not any(alive(pid) for pid in pids)
+
+
+@pytest.mark.parametrize("how", ["SIGHUP", "SIGTERM", "SIGKILL"])
+def test_dynamodb_local_ends_with_the_run_however_it_ends(served: Served, how: str) -> None:
+    """A closed terminal (SIGHUP), kill (SIGTERM) and a killed parent (SIGKILL) leave no DynamoDB Local behind."""
+    java = java_children(served.proc.pid)
+    assert java, "DynamoDB Local should run as a child of the server"
+    served.proc.send_signal(getattr(signal, how))
+    served.proc.wait(timeout=30)
+    survived = not gone_within(java, 15)
+    for pid in java if survived else ():  # do not leave the orphan running when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert not survived, f"DynamoDB Local outlived the server ({how})"
+    if how != "SIGKILL":
+        assert served.proc.returncode == 0
+        assert "Traceback" not in served.errors()
 
 
 def test_serve_logs_one_line_per_request_and_keeps_json_logs_in_a_file(served: Served) -> None:
