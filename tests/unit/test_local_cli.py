@@ -6,6 +6,8 @@ import io
 import json
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -230,24 +232,23 @@ def test_every_command_that_runs_a_function_takes_logs() -> None:
         assert parser.parse_args(argv).logs is False
 
 
-def test_the_lex_console_says_how_to_get_help_and_keeps_logs_in_a_file(
-    state_dir: Path, capsys, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    saved = dict(os.environ)
-    monkeypatch.setattr("sys.stdin", io.StringIO("hello\n"))
-    try:
-        assert cli.main(["lex", "--memory"]) == 0
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        import lex_app
-
-        lex_app.get_runtime.cache_clear()
-    out = capsys.readouterr().out
-    first = out.splitlines()[:2]
+def test_the_lex_console_says_how_to_get_help_and_keeps_logs_in_a_file(state_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"CHATSTATE_LOCAL_DIR": str(state_dir)}
+    done = subprocess.run(
+        [sys.executable, "-m", "devtools.cli", "lex", "--memory"],
+        input="hello\n",
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.splitlines()[:2]
     assert "/help" in first[1]
     assert "/reset" in first[1]
-    assert "bot> Hello!" in out
-    assert '"level"' not in out  # answers only
+    assert "bot> Hello!" in done.stdout
+    assert '"level"' not in done.stdout + done.stderr  # answers only
     logged = (state_dir / "logs" / "functions.log").read_text().splitlines()
     assert any(json.loads(line).get("message") == "lex turn" for line in logged if line.startswith('{"level"'))
