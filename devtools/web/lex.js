@@ -101,6 +101,10 @@
       problems.append(...turn.problems.map((p) => element("li", "", p)));
       box.append(problems);
     }
+    if (turn.stuck) {
+      const { slot, intent, tries } = turn.stuck; // the same slot asked for again and again: say the ways out
+      box.append(element("p", "lex-stuck", `${slot} of ${intent} asked for ${tries + 1} times: answer it, say another request (e.g. "hello" or "book a flight"), or start a New session.`));
+    }
     return box;
   }
 

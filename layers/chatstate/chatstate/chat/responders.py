@@ -70,24 +70,6 @@ def _words(key: str) -> str:
     return re.sub(r"(?<=[a-z])(?=[A-Z])", " ", key).replace("_", " ").lower()
 
 
-def _describe_value(value: object) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{_words(str(k))} {_describe_value(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return f"{len(value)} item{'s' if len(value) != 1 else ''}"
-    return str(value)
-
-
-def _describe_state(state: Mapping[str, object], *, limit: int = _STATE_ITEMS) -> str:
-    """A short, deterministic description of the session state (the name is said separately)."""
-    entries = [
-        f"{_words(key)}: {_quote(_describe_value(value))}"
-        for key, value in sorted(state.items())
-        if key not in _NAME_KEYS and value not in (None, "", [], {})
-    ]
-    return "; ".join(entries[:limit])
-
-
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
@@ -138,10 +120,7 @@ class EchoMemoryResponder:
         if _ASKS_COUNT.search(message):
             return f"You have sent {_plural(count, 'message')} in this conversation, this one included."
         if _ASKS_KNOWN.search(message):
-            known = _describe_state(state)
-            facts = [f"your name is {name}" if name else "", f"this session holds {known}" if known else ""]
-            said = " and ".join(f for f in facts if f)
-            return f"I know that {said}." if said else "Nothing yet beyond this conversation."
+            return self._known(state, name, count)
         hello = f", {name}" if name else ""
         if _GREETING.search(message):
             opening = f"Hello{hello}! " + (
@@ -153,6 +132,22 @@ class EchoMemoryResponder:
                 f" myself{hello}."
             )
         return " ".join([opening, *self._context(state), self._suggestion(name)])
+
+    @staticmethod
+    def _known(state: Mapping[str, object], name: str | None, count: int) -> str:
+        facts = [f"your name is {name}"] if name else []
+        language = state.get("language")
+        if isinstance(language, str) and language in _LANGUAGES:
+            facts.append(f"you prefer {_LANGUAGES[language]}")
+        booking = _booking(state)
+        if booking:
+            facts.append(f"your last booking is {booking}")
+        facts.append(f"you have sent {_plural(count, 'message')} here")
+        said = ", ".join(facts[:-1]) + f" and {facts[-1]}" if len(facts) > 1 else facts[0]
+        shown = {*_NAME_KEYS, "language", *_BOOKING_KEYS}
+        others = sorted(_words(k) for k, v in state.items() if k not in shown and v not in (None, "", [], {}))
+        more = f" The session also holds: {', '.join(others[:_STATE_ITEMS])}." if others else ""
+        return f"I know that {said}.{more}"
 
     @staticmethod
     def _context(state: Mapping[str, object]) -> list[str]:
