@@ -70,9 +70,8 @@ def test_fallback_is_an_agent_turn_that_uses_the_session(store):
     response = assert_valid(bot.handle(event))
     assert dialog_action(response) == "ElicitIntent"
     text = messages_text(response)
-    assert "your name is Ana" in text
-    assert "language: es" in text
-    assert "last booking: departure city Seattle, arrival city Boston" in text
+    assert text.startswith("I know that your name is Ana, you prefer Spanish, your last booking is Seattle → Boston")
+    assert "you have sent 3 messages here" in text
     assert REPROMPT not in text
     # the turn is in the durable transcript, and the typed state is as it was
     loaded = store.load(REF, last=2)
