@@ -535,7 +535,7 @@ def test_base64_event_round_trip(chat):
     assert call(event).status == 200
 
 
-# -- issue 9 §4: edges --------------------------------------------------------------------------------
+# -- edges --------------------------------------------------------------------------------------------
 def with_path_parameter(event: dict, session_id: str) -> dict:
     """As API Gateway sends it: ``rawPath`` percent-encoded, ``pathParameters`` decoded."""
     event["pathParameters"] = {"session_id": session_id}

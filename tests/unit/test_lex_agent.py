@@ -1,4 +1,4 @@
-"""Issue 12 §1: the sample bot's FallbackIntent is an agent turn (built-in responder, Bedrock via Stubber)."""
+"""The sample bot's FallbackIntent is an agent turn (built-in responder, Bedrock via Stubber)."""
 
 from __future__ import annotations
 

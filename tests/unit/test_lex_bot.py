@@ -214,7 +214,7 @@ def test_cold_import_of_lex_app_does_not_load_boto3_or_the_store():
     assert out.stdout.strip() == "[]"
 
 
-# -- issue 9 §4: responses Lex would refuse -----------------------------------------------------------
+# -- responses Lex would refuse -----------------------------------------------------------------------
 def greeting_with(name: str) -> dict[str, Any]:
     event = load_event("lex_greeting")
     event["sessionState"]["sessionAttributes"]["name"] = name

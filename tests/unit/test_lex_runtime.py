@@ -343,7 +343,7 @@ def test_echoed_server_only_values_are_not_counted_as_tampering(runtime, metrics
     assert metrics.counts["LexTamperedAttributes"] == 1
 
 
-# -- concurrent turns (issue 9 §2): a turn is re-run on the fresh state, counters are exact -------------
+# -- concurrent turns: a turn is re-run on the fresh state, counters are exact -------------
 def test_concurrent_greetings_count_every_visit_exactly() -> None:
     store = InMemorySessionStore()
     runtime = LexRuntime(bot_router, store=store, now=fixed_now)

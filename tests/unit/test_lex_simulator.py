@@ -1,4 +1,4 @@
-"""Issue 12 §3: the sample bot's whole conversations through the local Lex V2 simulator (bot from template.yaml)."""
+"""The sample bot's whole conversations through the local Lex V2 simulator (bot from template.yaml)."""
 
 from __future__ import annotations
 

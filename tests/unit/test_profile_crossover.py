@@ -1,4 +1,4 @@
-"""Issue 12 §2: one profile for a verified user across the Lex bot and the chat API (local RSA key and JWKS)."""
+"""One profile for a verified user across the Lex bot and the chat API (local RSA key and JWKS)."""
 
 from __future__ import annotations
 
