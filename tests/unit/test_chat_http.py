@@ -66,7 +66,7 @@ def test_builtin_responder_remembers_state_and_history(chat):
     assert chat.send(other, "what is my name?").body["reply"].startswith("You haven't told me your name yet")
     assert chat.send(other, "Hello, my name is Bob").body["reply"].startswith("Nice to meet you, Bob!")
     assert chat.send(other, "who am I?").body["reply"] == "You're Bob."
-    assert chat.send(other, "what did I say?").body["reply"] == 'You said: "who am I?".'
+    assert chat.send(other, "what did I say?").body["reply"] == 'You said: "who am I?"'
     known = chat.send(other, "what do you remember?").body["reply"]
     assert known == "I know that your name is Bob and you have sent 5 messages here."
 

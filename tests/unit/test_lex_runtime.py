@@ -411,7 +411,7 @@ def test_the_builtin_agent_counts_each_utterance_once(store):
     assert answer == "You have sent 2 messages in this conversation, this one included."
     asked["inputTranscript"] = "what did I say?"
     asked["sessionState"]["originatingRequestId"] = "another-request"
-    assert messages_text(assert_valid(runtime.handle(asked))) == 'You said: "how many messages have I sent?".'
+    assert messages_text(assert_valid(runtime.handle(asked))) == 'You said: "how many messages have I sent?"'
 
 
 def test_two_invocations_of_one_request_racing_record_the_utterance_once() -> None:

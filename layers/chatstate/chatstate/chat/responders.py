@@ -116,7 +116,7 @@ class EchoMemoryResponder:
         if _ASKS_SAID.search(message):
             if previous is None:
                 return "Nothing yet: this is your first message in this conversation."
-            return f'You said: "{_quote(previous.effective_content)}".'
+            return f'You said: "{_quote(previous.effective_content)}"'
         if _ASKS_COUNT.search(message):
             return f"You have sent {_plural(count, 'message')} in this conversation, this one included."
         if _ASKS_KNOWN.search(message):
