@@ -287,7 +287,7 @@ def cmd_create_table(args: argparse.Namespace) -> int:
     try:
         created = ensure_table(args.endpoint, args.table)
     except EndpointUnreachable as exc:
-        raise CommandError(f"{exc}: start DynamoDB there first (see the README, 'sam local invoke')") from None
+        raise CommandError(f"{exc}: start DynamoDB there first (docs/deploying.md, sam local)") from None
     print(f"table {args.table} {'created' if created else 'already exists'} on {args.endpoint} (TTL on expires_at)")
     return 0
 

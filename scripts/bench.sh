@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every benchmark (store, Lex function, chat function, cold start, DynamoDB faults, run-local's time to first
-# answer) and prints Markdown tables for the README.
+# answer) and prints the Markdown tables of docs/benchmarks.md.
 # Needs no AWS: DynamoDB Local is started and stopped by the benchmarks themselves.
 set -euo pipefail
 cd "$(dirname "$0")/.."

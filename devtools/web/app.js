@@ -1,4 +1,4 @@
-// The chatstate page: a client of the agent-chat HTTP API (README, "Agent-chat function"), plain browser JS.
+// The chatstate page: a client of the agent-chat HTTP API (docs/chat-api.md), plain browser JS.
 // window.chatstate is what other tab scripts use: api(method, path, body, {local}), showError(err), onTab(name, fn),
 // showTab(name), run(what, asyncFn) (status line + error box around one action).
 "use strict";

@@ -1,4 +1,4 @@
-"""The agent-chat HTTP API (README, "Agent-chat function") via ``chat_app.lambda_handler``, in-memory store."""
+"""The agent-chat HTTP API (docs/chat-api.md) via ``chat_app.lambda_handler``, in-memory store."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sample ChatBot (README, "Lex V2 fulfillment function"), played with the event files."""
+"""The sample ChatBot (docs/lex-guide.md), played with the event files."""
 
 from __future__ import annotations
 
