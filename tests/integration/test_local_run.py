@@ -200,3 +200,17 @@ def test_invoking_the_lex_function_checks_its_response(served: Served) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["sessionState"]["dialogAction"]["type"] == "Close"
     assert "run-local: Lex would accept this response" in done.stderr
+
+
+def test_lex_turns_in_the_local_log_carry_no_chat_request_id(served: Served) -> None:
+    """Both functions share one process locally; a Lex turn's log lines carry only the Lex invocation's ids."""
+    assert request(f"{served.url}/sessions", "POST", {})[0] == 201
+    status, _, _ = local_request(f"{served.url}/_local/lex/turn", "POST", {"sessionId": "log-check", "text": "hello"})
+    assert status == 200
+    lines = [json.loads(line) for line in (served.state_dir / "logs" / "functions.log").read_text().splitlines()]
+    chat_ids = {line["request_id"] for line in lines if line.get("message") == "session created"}
+    lex_lines = [line for line in lines if line.get("message") == "lex turn"]
+    assert chat_ids
+    assert lex_lines
+    assert all("request_id" not in line for line in lex_lines)
+    assert all(line["function_name"].endswith("LexFulfillmentFunction") for line in lex_lines)
