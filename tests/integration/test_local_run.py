@@ -128,6 +128,9 @@ def test_serve_logs_one_line_per_request_and_keeps_json_logs_in_a_file(served: S
     assert status == 201
     assert request(f"{served.url}/sessions/{created['session_id']}")[0] == 200
     assert request(f"{served.url}/sessions/x", "PATCH")[0] == 404
+    deadline = time.monotonic() + 10  # the access line is written once the response has gone out
+    while "  PATCH  /sessions/x  404  " not in served.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
     log = served.output()
     assert "ready in" in log
     assert "  POST   /sessions  201  " in log
