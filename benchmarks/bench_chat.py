@@ -61,6 +61,12 @@ class _Ctx:
     aws_request_id = "bench"
 
 
+def _settings():
+    from chatstate.settings import Settings
+
+    return Settings(table_name="bench-chat")
+
+
 def warm(requests: int) -> list[tuple[str, float]]:
     """Median microseconds per request: chat_app vs hand-built handlers (stdout to a null sink)."""
     sink = io.StringIO()
@@ -72,7 +78,9 @@ def warm(requests: int) -> list[tuple[str, float]]:
 
     def fresh():
         """A fresh in-memory store per run, so every run sees the same history lengths."""
-        return chat_app.configure(store=InMemorySessionStore(), responder=EchoMemoryResponder())
+        return chat_app.configure(
+            settings=_settings(), store=InMemorySessionStore(), responder=EchoMemoryResponder()
+        ).service
 
     service = fresh()
     sessions = [f"bench-{i}" for i in range(50)]  # spread the turns so histories stay short
@@ -88,7 +96,7 @@ def warm(requests: int) -> list[tuple[str, float]]:
     def by_hand(event: dict[str, Any]) -> dict[str, Any]:
         body = json.loads(event["body"])
         actor = event["requestContext"]["authorizer"]["jwt"]["claims"]["sub"]
-        turn = service.send_message(actor, event["pathParameters"]["session_id"], body["message"])
+        turn = service.send_message(service.ref(actor, event["pathParameters"]["session_id"]), body["message"])
         payload = {"session_id": turn.session_id, "reply": turn.reply, "message_count": turn.message_count}
         return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": json.dumps(payload)}
 
@@ -123,7 +131,7 @@ def warm(requests: int) -> list[tuple[str, float]]:
             _median_us(run(handler, direct_events)),
         ),
     ]
-    chat_app.reset()
+    chat_app.configure()
     return results
 
 
@@ -145,7 +153,7 @@ def dynamodb(prior_counts: tuple[int, ...] = (10, 100, 1_000)) -> list[tuple[int
         meter = Meter()
         meter.attach(client)
         store = DynamoDBSessionStore("bench-chat", client=client)
-        chat_app.configure(store=store, responder=EchoMemoryResponder())
+        chat_app.configure(settings=_settings(), store=store, responder=EchoMemoryResponder())
         for prior in prior_counts:
             sid = f"prior-{prior}"
             ref = SessionRef.of(
@@ -163,7 +171,7 @@ def dynamodb(prior_counts: tuple[int, ...] = (10, 100, 1_000)) -> list[tuple[int
             assert response["statusCode"] == 200, response
             row = meter.snapshot()
             rows.append((prior, row["requests"], row["ops"].replace("+", " + "), row["sent"], row["received"]))
-        chat_app.reset()
+        chat_app.configure()
     return rows
 
 

@@ -65,7 +65,6 @@ def measure(runs: int) -> list[tuple[str, str, int, float, str, float]]:
     import chat_app
     import lex_app
 
-    from chatstate import runtime
     from devtools.dynamodb_local import DynamoDBLocal, local_client
     from devtools.local import LambdaContext
     from devtools.template import create_session_table, function_spec
@@ -95,7 +94,8 @@ def measure(runs: int) -> list[tuple[str, str, int, float, str, float]]:
             AWS_SECRET_ACCESS_KEY="local",
             AWS_DEFAULT_REGION="us-east-1",
         )
-        runtime.reset()
+        lex_app.configure()
+        chat_app.configure()
         for fault, rule in FAULTS.items():
             for label, (logical_id, event_for, handler) in functions.items():
                 timeout = function_spec(logical_id).timeout_s

@@ -62,7 +62,7 @@ def hand_built(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def hand_built_with_store(store: InMemorySessionStore):  # type: ignore[no-untyped-def]
+def hand_built_with_store(store: InMemorySessionStore):
     """The same hand-built response plus the same durable work: one load, one append of the same state.
 
     It keeps the state the sample bot keeps (every attribute as JSON, visits and per-intent counts
@@ -96,13 +96,13 @@ def hand_built_with_store(store: InMemorySessionStore):  # type: ignore[no-untyp
             NewMessage(role="user", content=event["inputTranscript"]),
             NewMessage(role="assistant", content=response["messages"][0]["content"]),
         ]
-        store.append(ref, messages, expected=loaded.session if loaded else None, state=StatePatch(set=changes))
+        store.append(ref, messages, expected=loaded.session if loaded else None, state=StatePatch(values=changes))
         return response
 
     return handler
 
 
-def _median_us(fn, events: list[dict[str, Any]], n: int) -> float:  # type: ignore[no-untyped-def]
+def _median_us(fn, events: list[dict[str, Any]], n: int) -> float:
     for event in events:  # warm-up: create the sessions, fill caches
         fn(event)
     samples = []

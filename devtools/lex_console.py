@@ -73,22 +73,16 @@ class LexConsole:
 
 
 # -- wiring the function in-process -------------------------------------------------------------------------
-def _use_memory_stores() -> None:
-    from chatstate import runtime
+def _use_memory_stores(module_name: str) -> Any:
+    """Rewire the handler module's composition root to in-memory stores; returns the module."""
+    import importlib
+
     from chatstate.profile.memory import InMemoryProfileStore
-    from chatstate.profile.wiring import set_profile_store
     from chatstate.store.memory import InMemorySessionStore
 
-    runtime.set_store(InMemorySessionStore())
-    set_profile_store(InMemoryProfileStore())
-
-
-def _forget_memory_stores() -> None:
-    from chatstate import runtime
-    from chatstate.profile.wiring import set_profile_store
-
-    runtime.reset()
-    set_profile_store(None)
+    module = importlib.import_module(module_name)
+    module.configure(store=InMemorySessionStore(), profiles=InMemoryProfileStore())
+    return module
 
 
 @contextlib.contextmanager
@@ -108,14 +102,11 @@ def local_console(
         spec = function_spec(LEX_FUNCTION, table_name=table_name)
         apply_environment(local_environment(spec, "http://127.0.0.1:9"))  # never called
         function = LocalFunction(spec, output)
-        _use_memory_stores()
-        cached = getattr(sys.modules[spec.handler_module], "get_runtime", None)  # a runtime built earlier in-process
-        if hasattr(cached, "cache_clear"):
-            cached.cache_clear()
+        module = _use_memory_stores(spec.handler_module)
         try:
             yield LexConsole(LexSimulator(load_bot(), function.invoke))
         finally:
-            _forget_memory_stores()
+            module.configure()
         return
     with dynamodb_endpoint(endpoint) as url:
         ensure_table(url, table_name)

@@ -59,7 +59,7 @@ def _construct(node: yaml.Node, loader: CfnLoader) -> Any:
         return loader.construct_scalar(node)
     if isinstance(node, yaml.SequenceNode):
         return loader.construct_sequence(node, deep=True)
-    return loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return loader.construct_mapping(node, deep=True)
 
 
 def _fn(name: str):
@@ -70,11 +70,11 @@ def _fn(name: str):
 
 
 def _ref(loader: CfnLoader, node: yaml.Node) -> dict[str, Any]:
-    return {"Ref": loader.construct_scalar(node)}  # type: ignore[arg-type]
+    return {"Ref": loader.construct_scalar(node)}
 
 
 def _condition(loader: CfnLoader, node: yaml.Node) -> dict[str, Any]:
-    return {"Condition": loader.construct_scalar(node)}  # type: ignore[arg-type]
+    return {"Condition": loader.construct_scalar(node)}
 
 
 def _get_att(loader: CfnLoader, node: yaml.Node) -> dict[str, Any]:

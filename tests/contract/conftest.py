@@ -66,7 +66,7 @@ def make_store(backend: str, request: pytest.FixtureRequest, clock: Clock):
             store = shared.get("store")
             return _sweep_memory(store, int(clock().timestamp())) if store else 0
 
-        build.sweep = sweep_memory  # type: ignore[attr-defined]
+        build.sweep = sweep_memory
         return build
     client = request.getfixturevalue("moto_dynamodb" if backend == "moto" else "ddb_client")
     table = _table(client)
@@ -74,7 +74,7 @@ def make_store(backend: str, request: pytest.FixtureRequest, clock: Clock):
     def build_ddb(policy: StorePolicy) -> SessionStore:
         return DynamoDBSessionStore(table, client=client, policy=policy)
 
-    build_ddb.sweep = lambda: _sweep_table(client, table, int(clock().timestamp()))  # type: ignore[attr-defined]
+    build_ddb.sweep = lambda: _sweep_table(client, table, int(clock().timestamp()))
     return build_ddb
 
 

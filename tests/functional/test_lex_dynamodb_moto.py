@@ -9,7 +9,6 @@ from collections import Counter
 import lex_app
 import pytest
 
-from chatstate import runtime as chatstate_runtime
 from devtools.template import create_session_table
 from tests.lexkit import EVENTS, assert_valid, dialog_action, lex_context, load_event, messages_text
 
@@ -20,11 +19,9 @@ TABLE = "lex-sessions"
 def aws_env(fake_aws_env, monkeypatch):
     monkeypatch.setenv("SESSION_TABLE_NAME", TABLE)
     monkeypatch.setenv("SESSION_TTL_SECONDS", "3600")
-    chatstate_runtime.reset()
-    lex_app.get_runtime.cache_clear()
+    lex_app.configure()
     yield
-    lex_app.get_runtime.cache_clear()
-    chatstate_runtime.reset()
+    lex_app.configure()
 
 
 @pytest.fixture
@@ -47,7 +44,7 @@ def test_conversation_on_dynamodb_with_at_most_two_requests_per_turn(moto_table)
         before = sum(calls.values())
         response = invoke(event)
         if n == 0:  # the store (and its client) exist after the first turn; count from the second on
-            client = chatstate_runtime.get_store().client  # type: ignore[attr-defined]
+            client = lex_app.dependencies().store.client
             client.meta.events.register("before-call.dynamodb.*", lambda model, **_: calls.update([model.name]))
         else:
             per_turn.append(sum(calls.values()) - before)

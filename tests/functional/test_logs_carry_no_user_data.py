@@ -26,7 +26,6 @@ import pytest
 from botocore.stub import Stubber
 from lex_bot.attributes import Booking, BotAttributes
 
-from chatstate import runtime as chatstate_runtime
 from chatstate.chat.bedrock import BedrockConverseResponder
 from chatstate.lex import IntentRouter, LexRuntime
 from chatstate.store.memory import InMemorySessionStore
@@ -50,9 +49,8 @@ def logs(fake_aws_env: None, moto_dynamodb: Any, monkeypatch: pytest.MonkeyPatch
     """Both functions on moto's DynamoDB with every logger at DEBUG; yields the captured log texts."""
     monkeypatch.setenv("SESSION_TABLE_NAME", TABLE)
     create_session_table(moto_dynamodb, TABLE)
-    chatstate_runtime.reset()
-    chat_app.reset()
-    lex_app.get_runtime.cache_clear()
+    chat_app.configure()
+    lex_app.configure()
     records: list[logging.LogRecord] = []
 
     class Keep(logging.Handler):
@@ -79,9 +77,8 @@ def logs(fake_aws_env: None, moto_dynamodb: Any, monkeypatch: pytest.MonkeyPatch
         for powertools, stream in zip((lex_app.logger, chat_app.logger), streams, strict=True):
             powertools.removeHandler(keep)
             powertools.registered_handler.setStream(stream)
-        chatstate_runtime.reset()
-        chat_app.reset()
-        lex_app.get_runtime.cache_clear()
+        chat_app.configure()
+        lex_app.configure()
     texts.append(stdout.getvalue())
     for record in records:
         if record.name.startswith("moto"):

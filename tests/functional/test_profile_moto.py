@@ -8,9 +8,7 @@ import chat_app
 import lex_app
 import pytest
 
-from chatstate import runtime as chatstate_runtime
 from chatstate.identity import TOKEN_REQUEST_ATTRIBUTE
-from chatstate.profile.wiring import set_profile_store
 from devtools.template import create_session_table
 from tests.lexkit import assert_valid, lex_context, load_event, messages_text
 from tests.tokens import CLIENT_ID, ISSUER, served_jwks, token
@@ -39,10 +37,8 @@ def stack(fake_aws_env, moto_dynamodb, jwks_url, monkeypatch):
     create_session_table(moto_dynamodb, TABLE)
 
     def clean() -> None:
-        chatstate_runtime.reset()
-        set_profile_store(None)
-        lex_app.get_runtime.cache_clear()
-        chat_app.reset()
+        lex_app.configure()
+        chat_app.configure()
 
     clean()
     yield moto_dynamodb

@@ -13,6 +13,7 @@ from chatstate.models import NewMessage, SessionRef
 from chatstate.store.dynamodb import DynamoDBSessionStore
 from devtools.dynamodb_local import local_client
 from tests.unit.chat_support import call, http_event
+from tests.wiring import TEST_SETTINGS
 
 pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:No application metrics to publish")]
 
@@ -44,9 +45,9 @@ def wired(session_table, ddb_env):
     client = local_client(ddb_env)
     counter = RequestCounter(client)
     store = DynamoDBSessionStore(session_table, client=client)
-    chat_app.configure(store=store, responder=EchoMemoryResponder())
+    chat_app.configure(settings=TEST_SETTINGS, store=store, responder=EchoMemoryResponder())
     yield store, counter
-    chat_app.reset()
+    chat_app.configure()
 
 
 def send(session_id: str, message: str, actor: str = "alice"):
@@ -80,7 +81,9 @@ def test_concurrent_sends_lose_and_duplicate_nothing(wired, session_table, ddb_e
     def worker(t: int) -> list[int]:
         service = ChatService(DynamoDBSessionStore(session_table, client=local_client(ddb_env)), EchoMemoryResponder())
         barrier.wait()
-        return [service.send_message("alice", "busy", f"t{t}-m{i}").message_count for i in range(per_thread)]
+        return [
+            service.send_message(service.ref("alice", "busy"), f"t{t}-m{i}").message_count for i in range(per_thread)
+        ]
 
     with ThreadPoolExecutor(threads) as pool:
         counts = [c for result in pool.map(worker, range(threads)) for c in result]

@@ -17,7 +17,6 @@ import chat_app
 import lex_app
 import pytest
 
-from chatstate import runtime as chatstate_runtime
 from chatstate.models import SessionRef
 from chatstate.store.dynamodb import DynamoDBSessionStore
 from devtools.fault_proxy import FAULTS, FaultProxy
@@ -41,13 +40,11 @@ def proxy(session_table: str, ddb_local, monkeypatch: pytest.MonkeyPatch) -> Ite
     """A fault proxy in front of DynamoDB Local; the functions' store is pointed at it."""
     with FaultProxy(ddb_local.endpoint_url, max_hang_seconds=30) as running:
         monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", running.endpoint_url)
-        chatstate_runtime.reset()
-        chat_app.reset()
-        lex_app.get_runtime.cache_clear()
+        chat_app.configure()
+        lex_app.configure()
         yield running
-        chatstate_runtime.reset()
-        chat_app.reset()
-        lex_app.get_runtime.cache_clear()
+        chat_app.configure()
+        lex_app.configure()
 
 
 def table_items(client: Any, table: str) -> list[dict[str, Any]]:

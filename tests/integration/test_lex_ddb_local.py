@@ -11,7 +11,6 @@ import lex_app
 import pytest
 from lex_bot.intents import router
 
-from chatstate import runtime as chatstate_runtime
 from chatstate.lex import LexRuntime
 from chatstate.models import SessionRef
 from chatstate.store.dynamodb import DynamoDBSessionStore
@@ -32,11 +31,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def handler(session_table):
-    chatstate_runtime.reset()
-    lex_app.get_runtime.cache_clear()
+    lex_app.configure()
     yield lambda event: assert_valid(lex_app.lambda_handler(event, lex_context()))
-    lex_app.get_runtime.cache_clear()
-    chatstate_runtime.reset()
+    lex_app.configure()
 
 
 def count_requests(store: DynamoDBSessionStore) -> Counter[str]:
@@ -49,7 +46,7 @@ def count_requests(store: DynamoDBSessionStore) -> Counter[str]:
 
 
 def test_conversation_at_most_two_dynamodb_requests_per_turn(handler):
-    store = chatstate_runtime.get_store()
+    store = lex_app.dependencies().store
     assert isinstance(store, DynamoDBSessionStore)
     sent = count_requests(store)
     per_turn = []
@@ -104,7 +101,7 @@ def test_concurrent_greetings_count_every_visit_exactly_on_dynamodb(session_tabl
 
 
 def test_both_code_hooks_of_one_request_record_the_utterance_once_on_dynamodb(handler):
-    store = chatstate_runtime.get_store()
+    store = lex_app.dependencies().store
     sent = count_requests(store)
     greeting = load_event("lex_greeting")
     ref = SessionRef.lex(greeting["bot"]["id"], greeting["sessionId"])

@@ -13,9 +13,11 @@ from typing import Any
 import chat_app
 
 from chatstate.chat.responders import EchoMemoryResponder, Responder
+from chatstate.chat.service import ChatService
 from chatstate.store.memory import InMemorySessionStore
 from chatstate.store.port import StorePolicy
 from devtools.lambda_env import LambdaContext
+from tests.wiring import TEST_SETTINGS
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 EVENT_ACTOR = "a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"
@@ -112,7 +114,11 @@ class ChatHarness:
         self.clock = Clock()
         self.store = InMemorySessionStore(policy=StorePolicy(ttl_seconds=ttl_seconds, now=self.clock))
         self.responder = responder or EchoMemoryResponder()
-        self.service = chat_app.configure(store=self.store, responder=self.responder)
+        self.service = self.use(self.responder)
+
+    def use(self, responder: Responder, **parts: Any) -> ChatService:
+        """Rewire ``chat_app`` to this harness's store with ``responder`` (and any other ``parts``)."""
+        return chat_app.configure(settings=TEST_SETTINGS, store=self.store, responder=responder, **parts).service
 
     def request(self, method: str, path: str, **kwargs: Any) -> HttpResult:
         return call(http_event(method, path, **kwargs))

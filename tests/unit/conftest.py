@@ -15,4 +15,4 @@ def chat() -> Iterator[ChatHarness]:
     """The chat function wired to an in-memory store and the built-in responder; reset afterwards."""
     harness = ChatHarness()
     yield harness
-    chat_app.reset()
+    chat_app.configure()

@@ -8,12 +8,11 @@ import chat_app
 import pytest
 from botocore.stub import Stubber
 
-from chatstate import runtime
 from chatstate.chat.bedrock import DEFAULT_INFERENCE_CONFIG, BedrockConverseResponder
 from chatstate.chat.errors import ResponderFailed, ResponderUnavailable
 from chatstate.chat.responders import EchoMemoryResponder, responder_from_settings
 from chatstate.models import Message
-from chatstate.settings import Settings, get_settings
+from chatstate.settings import Settings
 from chatstate.store.memory import InMemorySessionStore
 from tests.unit.chat_support import ChatHarness, Clock, call, http_event
 
@@ -56,7 +55,7 @@ def chat_with_bedrock(bedrock):
     responder = BedrockConverseResponder(MODEL, client=client, system_prompt=PROMPT, max_turns=2)
     harness = ChatHarness(responder=responder)
     yield harness, stubber
-    chat_app.reset()
+    chat_app.configure()
 
 
 def expected(messages: list[dict]) -> dict:
@@ -181,7 +180,7 @@ def test_responder_from_settings():
 
 @pytest.fixture
 def env_wired(monkeypatch):
-    """chat_app built from the environment exactly as in Lambda, with the runtime store swapped for a twin."""
+    """chat_app built from the environment exactly as in Lambda, with the session store swapped for a twin."""
     created: list[str] = []
     real_client = boto3.Session.client
 
@@ -192,13 +191,9 @@ def env_wired(monkeypatch):
     monkeypatch.setattr(boto3.Session, "client", spy)
     monkeypatch.setenv("SESSION_TABLE_NAME", "chat-sessions")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    chat_app.reset()
-    runtime.reset()
-    runtime.set_store(InMemorySessionStore())
+    chat_app.configure(store=InMemorySessionStore())
     yield created
-    chat_app.reset()
-    runtime.reset()
-    get_settings.cache_clear()
+    chat_app.configure()
 
 
 def test_default_path_never_creates_a_bedrock_client(env_wired, monkeypatch):
@@ -206,7 +201,7 @@ def test_default_path_never_creates_a_bedrock_client(env_wired, monkeypatch):
     harness_result = call(http_event("POST", "/sessions/s1/messages", body={"message": "hi"}))
     assert harness_result.status == 200
     assert "built-in responder" in harness_result.body["reply"] or "new conversation" in harness_result.body["reply"]
-    assert isinstance(chat_app.get_service().responder, EchoMemoryResponder)
+    assert isinstance(chat_app.dependencies().service.responder, EchoMemoryResponder)
     assert "bedrock-runtime" not in env_wired
 
 
@@ -214,7 +209,7 @@ def test_bedrock_client_is_created_lazily_once(env_wired, monkeypatch):
     monkeypatch.setenv("BEDROCK_MODEL_ID", MODEL)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    responder = chat_app.get_service().responder
+    responder = chat_app.dependencies().service.responder
     assert isinstance(responder, BedrockConverseResponder)
     assert "bedrock-runtime" not in env_wired  # not at build time
     assert responder.client is responder.client

@@ -86,21 +86,22 @@ def test_direct_invoke_unexpected_errors_raise(chat, monkeypatch):
 def test_service_use_cases_without_http(chat):
     service: ChatService = chat.service
     session = service.create_session("carol", {"name": "Carol"})
-    turn = service.send_message("carol", session.session_id, "hi", request_id="r1")
+    ref = service.ref("carol", session.session_id)
+    turn = service.send_message(ref, "hi", request_id="r1")
     assert (turn.message_count, turn.replayed) == (1, False)
     assert turn.reply.startswith("Hello, Carol!")
-    assert service.send_message("carol", session.session_id, "hi", request_id="r1").replayed
-    assert service.get_session("carol", session.session_id).message_count == 1
-    assert len(service.page_messages("carol", session.session_id, limit=10).messages) == 2
-    service.delete_session("carol", session.session_id)
+    assert service.send_message(ref, "hi", request_id="r1").replayed
+    assert service.get_session(ref).message_count == 1
+    assert len(service.page_messages(ref, limit=10).messages) == 2
+    service.delete_session(ref)
     with pytest.raises(SessionNotFound):
-        service.get_session("carol", session.session_id)
+        service.get_session(ref)
     with pytest.raises(SessionNotFound):
-        service.delete_session("carol", session.session_id)
+        service.delete_session(ref)
     with pytest.raises(InvalidRequest):
-        service.page_messages("carol", "x", limit=0)
+        service.page_messages(ref, limit=0)
     with pytest.raises(Unauthenticated):
-        service.get_session("", "x")
+        service.ref("", "x")
 
 
 def test_service_loads_only_the_configured_history(chat):
@@ -113,7 +114,7 @@ def test_service_loads_only_the_configured_history(chat):
 
     service = ChatService(chat.store, Recorder(), history_turns=2)
     for i in range(5):
-        service.send_message("dave", "s", f"m{i}")
+        service.send_message(service.ref("dave", "s"), f"m{i}")
     assert seen == [0, 2, 4, 4, 4]
 
 

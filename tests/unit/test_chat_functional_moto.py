@@ -10,6 +10,7 @@ from chatstate.store.dynamodb import DynamoDBSessionStore
 from chatstate.store.port import StorePolicy
 from devtools.template import create_session_table
 from tests.unit.chat_support import Clock, call, http_event
+from tests.wiring import TEST_SETTINGS
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -19,9 +20,9 @@ def moto_chat(moto_dynamodb):
     create_session_table(moto_dynamodb, "chat-sessions")
     clock = Clock()
     store = DynamoDBSessionStore("chat-sessions", client=moto_dynamodb, policy=StorePolicy(ttl_seconds=600, now=clock))
-    chat_app.configure(store=store, responder=EchoMemoryResponder())
+    chat_app.configure(settings=TEST_SETTINGS, store=store, responder=EchoMemoryResponder())
     yield clock
-    chat_app.reset()
+    chat_app.configure()
 
 
 def send(session_id, message, actor="alice", key=None):

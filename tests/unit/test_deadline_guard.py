@@ -44,7 +44,7 @@ def dynamodb(endpoint: str, *, read_timeout: float = 1.0) -> object:
 
 
 def get(client: object) -> None:
-    client.get_item(TableName="t", Key={"pk": {"S": "a"}, "sk": {"S": "b"}})  # type: ignore[attr-defined]
+    client.get_item(TableName="t", Key={"pk": {"S": "a"}, "sk": {"S": "b"}})
 
 
 def test_without_a_budget_botocore_retries_as_configured(proxy: FaultProxy) -> None:

@@ -16,11 +16,8 @@ import chat_app
 import lex_app
 import pytest
 
-from chatstate import runtime as chatstate_runtime
 from chatstate.chat import EchoMemoryResponder
 from chatstate.identity import TOKEN_REQUEST_ATTRIBUTE
-from chatstate.profile.dynamodb import DynamoDBProfileStore
-from chatstate.profile.wiring import set_profile_store
 from chatstate.store.dynamodb import DynamoDBSessionStore
 from chatstate.store.port import StorePolicy
 from devtools.template import create_session_table, load_template
@@ -74,19 +71,16 @@ def recorded(moto_dynamodb, monkeypatch) -> Iterator[tuple[DynamoDBSessionStore,
         actions.update(iam_actions(model.name, params))
 
     moto_dynamodb.meta.events.register("before-parameter-build.dynamodb.*", record)
-    set_profile_store(DynamoDBProfileStore(TABLE, client=moto_dynamodb))
     with served_jwks() as (jwks_url, _):
         monkeypatch.setenv("TOKEN_ISSUER", ISSUER)
         monkeypatch.setenv("TOKEN_AUDIENCE", CLIENT_ID)
         monkeypatch.setenv("TOKEN_JWKS_URL", jwks_url)
         yield DynamoDBSessionStore(TABLE, client=moto_dynamodb, policy=StorePolicy(ttl_seconds=600)), actions
-    set_profile_store(None)
 
 
 def test_lex_function_grant_is_exactly_what_a_conversation_calls(recorded):
     store, actions = recorded
-    chatstate_runtime.set_store(store)
-    lex_app.get_runtime.cache_clear()
+    lex_app.configure(store=store)
     try:
         for path in sorted(EVENTS.glob("lex_*.json")):
             assert_valid(lex_app.lambda_handler(load_event(path.stem), lex_context()))
@@ -103,8 +97,7 @@ def test_lex_function_grant_is_exactly_what_a_conversation_calls(recorded):
                 event["sessionState"]["intent"]["slots"]["Language"]["value"]["interpretedValue"] = "de"
             assert_valid(lex_app.lambda_handler(event, lex_context()))
     finally:
-        lex_app.get_runtime.cache_clear()
-        chatstate_runtime.reset()
+        lex_app.configure()
     assert actions == granted("LexFulfillmentFunction")
 
 
@@ -130,5 +123,5 @@ def test_chat_function_grant_is_exactly_what_its_routes_call(recorded):
         assert call(http_event("PATCH", "/profile", body={"name": "Ana"})).status == 200
         assert call(http_event("GET", "/profile")).body == {"profile": {"name": "Ana"}}
     finally:
-        chat_app.reset()
+        chat_app.configure()
     assert actions == granted("AgentChatFunction")

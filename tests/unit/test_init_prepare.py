@@ -9,7 +9,6 @@ import chat_app
 import lex_app
 import pytest
 
-from chatstate import runtime as chatstate_runtime
 from devtools.template import REPO_ROOT
 from tests.lexkit import assert_valid, lex_context, load_event
 
@@ -19,26 +18,24 @@ pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publis
 @pytest.fixture
 def fresh_wiring(fake_aws_env, monkeypatch):
     monkeypatch.setenv("SESSION_TABLE_NAME", "init-sessions")
-    chatstate_runtime.reset()
-    lex_app.get_runtime.cache_clear()
-    chat_app.reset()
+    lex_app.configure()
+    chat_app.configure()
     yield
-    chatstate_runtime.reset()
-    lex_app.get_runtime.cache_clear()
-    chat_app.reset()
+    lex_app.configure()
+    chat_app.configure()
 
 
 def test_lex_prepare_creates_the_store_client_before_any_event(fresh_wiring):
     lex_app.prepare()
-    store = lex_app.get_runtime().store
-    assert store._client is not None  # type: ignore[attr-defined]
-    assert store._client.meta.service_model.service_name == "dynamodb"  # type: ignore[attr-defined]
+    store = lex_app.dependencies().store
+    assert store._client is not None
+    assert store._client.meta.service_model.service_name == "dynamodb"
 
 
 def test_chat_prepare_creates_the_service_and_its_client(fresh_wiring):
     chat_app.prepare()
-    service = chat_app.get_service()
-    assert service.store._client is not None  # type: ignore[attr-defined]
+    service = chat_app.dependencies().service
+    assert service.store._client is not None
 
 
 def test_a_failed_prepare_leaves_the_first_event_to_answer(fresh_wiring, monkeypatch):
@@ -51,22 +48,24 @@ def test_a_failed_prepare_leaves_the_first_event_to_answer(fresh_wiring, monkeyp
     assert direct["status"] == 500
 
 
-@pytest.mark.parametrize("module", ["lex_app", "chat_app"])
-def test_importing_outside_lambda_builds_nothing(module):
+ROOTS = [("lex_app", "lex_app"), ("chat_app", "chat_dependencies")]
+"""Each handler module and the module holding its composition root."""
+
+
+@pytest.mark.parametrize(("module", "root"), ROOTS)
+def test_importing_outside_lambda_builds_nothing(module, root):
     """No import-time side effect unless Lambda's own AWS_LAMBDA_INITIALIZATION_TYPE is set."""
-    code = (
-        f"import {module}, sys; from chatstate import runtime; "
-        "sys.exit(1 if runtime._store is not None or 'boto3' in sys.modules else 0)"
-    )
+    built = f"{root}._dependencies is not None or 'boto3' in sys.modules"
+    code = f"import {module}, {root}, sys; sys.exit(1 if {built} else 0)"
     env = {"PYTHONPATH": "layers/chatstate:functions/lex_fulfillment:functions/agent_chat", "PATH": ""}
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, check=False).returncode == 0
 
 
-@pytest.mark.parametrize("module", ["lex_app", "chat_app"])
-def test_importing_in_lambda_prepares_the_store_client(module):
+@pytest.mark.parametrize(("module", "root"), ROOTS)
+def test_importing_in_lambda_prepares_the_store_client(module, root):
     code = (
-        f"import {module}, sys; from chatstate import runtime; "
-        "sys.exit(0 if runtime._store is not None and runtime._store._client is not None else 1)"
+        f"import {module}, {root}, sys; parts = {root}._dependencies; "
+        "sys.exit(0 if parts is not None and parts.store._client is not None else 1)"
     )
     env = {
         "PYTHONPATH": "layers/chatstate:functions/lex_fulfillment:functions/agent_chat",

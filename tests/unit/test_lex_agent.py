@@ -12,7 +12,6 @@ from botocore.stub import Stubber
 from lex_bot.attributes import BotAttributes
 from lex_bot.intents import REPROMPT, router
 
-from chatstate import runtime as chatstate_runtime
 from chatstate.chat.bedrock import BedrockConverseResponder
 from chatstate.chat.errors import ResponderFailed, ResponderUnavailable
 from chatstate.chat.responders import EchoMemoryResponder
@@ -236,14 +235,11 @@ def test_lambda_handler_answers_fallback_with_the_builtin_agent(store, monkeypat
 
     monkeypatch.setenv("SESSION_TABLE_NAME", "unused-table")
     monkeypatch.delenv("BEDROCK_MODEL_ID", raising=False)
-    chatstate_runtime.reset()
-    chatstate_runtime.set_store(store)
-    lex_app.get_runtime.cache_clear()
+    lex_app.configure(store=store)
     try:
         response = assert_valid(lex_app.lambda_handler(fallback("tell me a joke"), lex_context()))
     finally:
-        lex_app.get_runtime.cache_clear()
-        chatstate_runtime.reset()
+        lex_app.configure()
     assert dialog_action(response) == "ElicitIntent"
     assert 'can\'t answer "tell me a joke"' in messages_text(response)
 

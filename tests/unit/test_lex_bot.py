@@ -10,7 +10,6 @@ import pytest
 from lex_bot.attributes import Booking, BotAttributes, Language
 from lex_bot.intents import router
 
-from chatstate import runtime as chatstate_runtime
 from chatstate.lex import LexRuntime
 from chatstate.models import SessionRef
 from chatstate.store.memory import InMemorySessionStore
@@ -23,6 +22,7 @@ from tests.lexkit import (
     load_event,
     messages_text,
 )
+from tests.wiring import TEST_SETTINGS
 
 
 @pytest.fixture
@@ -179,11 +179,9 @@ def test_conversation_survives_a_client_that_drops_attributes(store):
 def lex_app_with_memory_store(store, monkeypatch):
     import lex_app
 
-    chatstate_runtime.set_store(store)
-    lex_app.get_runtime.cache_clear()
+    lex_app.configure(settings=TEST_SETTINGS, store=store)
     yield lex_app
-    lex_app.get_runtime.cache_clear()
-    chatstate_runtime.reset()
+    lex_app.configure()
 
 
 def test_lambda_handler_answers_and_emits_metrics(lex_app_with_memory_store, capsys):

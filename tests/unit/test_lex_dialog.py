@@ -47,7 +47,7 @@ def test_elicit_slot_without_message_uses_the_bots_prompt(intent):
 def test_elicit_intent_needs_a_message():
     assert_valid(dialog.elicit_intent("What else?").to_dict())
     with pytest.raises(TypeError):
-        dialog.elicit_intent()  # type: ignore[call-arg]
+        dialog.elicit_intent()
 
 
 def test_delegate_minimal_and_with_intent(intent):

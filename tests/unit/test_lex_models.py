@@ -121,7 +121,7 @@ def test_an_event_without_its_essentials_fails_to_parse(raw):
 # -- responses -------------------------------------------------------------------------------------
 def test_close_cannot_carry_ready_for_fulfillment():
     with pytest.raises(ValueError, match="Close"):
-        dialog.close("BookFlight", "ReadyForFulfillment")  # type: ignore[arg-type]
+        dialog.close("BookFlight", "ReadyForFulfillment")
     with pytest.raises(ValidationError):
         LexResponse(
             session_state=SessionState(
@@ -152,7 +152,7 @@ def test_responses_have_no_nulls_and_only_lex_top_level_keys():
 
 def test_unknown_response_members_are_refused():
     with pytest.raises(ValidationError):
-        Intent(name="X", sessionId="abc")  # type: ignore[call-arg]
+        Intent(name="X", sessionId="abc")
 
 
 def test_the_shape_corpus_covers_every_shape_lex_sends():

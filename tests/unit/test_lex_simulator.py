@@ -318,7 +318,7 @@ def restored_environment(fake_aws_env):
     os.environ.update(saved)
     import lex_app
 
-    lex_app.get_runtime.cache_clear()
+    lex_app.configure()
 
 
 def test_the_real_function_in_process_with_memory_stores(restored_environment):

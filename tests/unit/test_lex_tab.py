@@ -73,7 +73,7 @@ def tab(function: Function) -> LexTab:
 
 @pytest.fixture
 def app(tab: LexTab) -> LocalApp:
-    return cli.build_app(ChatApiGateway(NoChat()), table="t", lex=tab)  # type: ignore[arg-type]
+    return cli.build_app(ChatApiGateway(NoChat()), table="t", lex=tab)
 
 
 def post(app: LocalApp, name: str, body: Any) -> tuple[int, Any]:
@@ -173,7 +173,7 @@ def test_turns_of_one_session_are_played_one_at_a_time(app: LocalApp, function: 
 
 def test_the_least_recently_used_session_is_forgotten_over_the_cap(function: Function) -> None:
     tab = LexTab(LexConsole(LexSimulator(BOT, function)), max_sessions=2)
-    app = cli.build_app(ChatApiGateway(NoChat()), table="t", lex=tab)  # type: ignore[arg-type]
+    app = cli.build_app(ChatApiGateway(NoChat()), table="t", lex=tab)
     say(app, "book a flight", session="s-1")
     say(app, "book a flight", session="s-2")
     say(app, "book a flight", session="s-3")
@@ -204,7 +204,7 @@ def test_an_invalid_or_failing_function_is_a_turn_with_problems_not_an_http_erro
         return answers.pop()
 
     tab = LexTab(LexConsole(LexSimulator(BOT, function)))
-    app = cli.build_app(ChatApiGateway(NoChat()), table="t", lex=tab)  # type: ignore[arg-type]
+    app = cli.build_app(ChatApiGateway(NoChat()), table="t", lex=tab)
     for expected in ("invalid Lambda response from the DialogCodeHook", "the DialogCodeHook invocation raised"):
         status, turn = post(app, "lex/turn", {"sessionId": "page-1", "text": "hello"})
         assert status == 200

@@ -128,7 +128,7 @@ class RecordingFunction:
 @pytest.fixture
 def app() -> tuple[LocalApp, RecordingFunction]:
     function = RecordingFunction()
-    return LocalApp(ChatApiGateway(function)), function  # type: ignore[arg-type]
+    return LocalApp(ChatApiGateway(function)), function
 
 
 def call(app: LocalApp, method: str, target: str, body: bytes = b"") -> tuple[int, bytes, dict[str, str]]:

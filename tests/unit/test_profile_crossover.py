@@ -50,9 +50,9 @@ def profiles() -> SpyProfiles:
 @pytest.fixture
 def chat(profiles):
     harness = ChatHarness()
-    chat_app.configure(store=harness.store, responder=harness.responder, profiles=profiles)
+    harness.use(harness.responder, profiles=profiles)
     yield harness
-    chat_app.reset()
+    chat_app.configure()
 
 
 @pytest.fixture
@@ -174,10 +174,9 @@ def test_profiles_are_per_caller(chat):
     assert chat.request("GET", "/profile", actor="mallory").body == {"profile": {}}
 
 
-def test_wrong_method_on_profile_is_405(chat):
+def test_an_undeclared_method_on_profile_is_404(chat):
     result = chat.request("DELETE", "/profile", actor=USER)
-    assert result.status == 405
-    assert result.headers["allow"] == "GET, PATCH"
+    assert result.status == 404
 
 
 # -- declaring shared fields -------------------------------------------------------------------------------

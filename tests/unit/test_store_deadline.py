@@ -29,7 +29,7 @@ class AlwaysLosing(InMemorySessionStore):
         self.clock = clock
         self.attempts = 0
 
-    def _write(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def _write(self, *args, **kwargs) -> None:
         self.attempts += 1
         self.clock.now += 0.3
         raise WriteConflict({"turn"})

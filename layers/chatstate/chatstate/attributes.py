@@ -143,7 +143,7 @@ class _FieldCodec:
 
     def encode(self, value: Any) -> str | None:
         if self.raw:
-            return value  # type: ignore[no-any-return]
+            return value  # type: ignore[no-any-return]  # a raw field holds a str (checked when the codec is built)
         return self.adapter.dump_json(value).decode()
 
     def decode_inbound(self, raw: Any) -> Any:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from chatstate.exceptions import DeadlineExceeded
+from chatstate.exceptions import DeadlineExceeded as DeadlineExceeded  # raised here; callers catch it from here
 
 DEFAULT_MARGIN_SECONDS = 1.0
 """Time kept back from the Lambda deadline to build and return the answer."""
@@ -134,7 +134,7 @@ def guard_client[C](client: C, *, what: str | None = None) -> C:
     """
     from botocore.retries.standard import ExponentialBackoff, RetryEventAdapter, StandardRetryConditions
 
-    meta = client.meta  # type: ignore[attr-defined]
+    meta = client.meta  # type: ignore[attr-defined]  # a botocore client (untyped): its meta is always there
     service = meta.service_model.service_id.hyphenize()
     label = what or meta.service_model.service_id
     per_attempt = attempt_seconds(client)

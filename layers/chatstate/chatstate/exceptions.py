@@ -6,6 +6,10 @@ Storage adapters translate their backend's errors into these once (see
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # the models import nothing from here at run time; keep this module free of imports
+if TYPE_CHECKING:
+    from chatstate.models import RequestRecord, Session
+
 
 class ChatSessionError(Exception):
     """Base class of every chatstate error."""
@@ -30,10 +34,11 @@ class ConflictError(ChatSessionError):
 class StaleState(ConflictError):
     """The state a write was computed from changed meanwhile; nothing was written.
 
-    ``session`` is the session as it is now: re-run the turn on it (the turn is the transaction).
+    ``session`` is the session as it is now (``None``: gone or expired): re-run the turn on it (the turn is the
+    transaction).
     """
 
-    def __init__(self, session: object) -> None:
+    def __init__(self, session: Session | None) -> None:
         super().__init__("the session state changed since it was read; re-run the turn on the fresh state")
         self.session = session
 
@@ -49,7 +54,7 @@ class IdempotencyKeyReused(ChatSessionError):
 class DuplicateRequest(ChatSessionError):
     """The request id was already applied to this session; nothing was written again."""
 
-    def __init__(self, request_id: str, record: object) -> None:
+    def __init__(self, request_id: str, record: RequestRecord) -> None:
         super().__init__(f"request {request_id!r} was already applied")
         self.request_id = request_id
         self.record = record

@@ -107,7 +107,8 @@ def fetch_url(url: str, timeout: float) -> bytes:
         raise ValueError("the JWKS URL must be https (or http on loopback)")
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310 - scheme checked
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked
-        return response.read(1_000_000)
+        data: bytes = response.read(1_000_000)
+        return data
 
 
 class TokenVerifier:

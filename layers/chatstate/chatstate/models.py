@@ -173,23 +173,25 @@ class StatePatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    set: dict[StateKey, Any] = Field(default_factory=dict)
+    values: dict[StateKey, Any] = Field(default_factory=dict)
+    """Keys set (or replaced) with these JSON-compatible values."""
     remove: frozenset[StateKey] = Field(default_factory=frozenset)
+    """Keys removed."""
 
     @classmethod
     def of(
         cls, values: Mapping[str, Any] | None = None, *, remove: set[str] | frozenset[str] = frozenset()
     ) -> StatePatch:
         """Build a patch from plain values (models are dumped to JSON-compatible data)."""
-        return cls(set={k: to_jsonable(v) for k, v in (values or {}).items()}, remove=frozenset(remove))
+        return cls(values={k: to_jsonable(v) for k, v in (values or {}).items()}, remove=frozenset(remove))
 
     def __bool__(self) -> bool:
-        return bool(self.set or self.remove)
+        return bool(self.values or self.remove)
 
     def apply_to(self, state: Mapping[str, Any]) -> dict[str, Any]:
         """The state after this patch."""
         merged = {k: v for k, v in state.items() if k not in self.remove}
-        merged.update(self.set)
+        merged.update(self.values)
         return merged
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -39,9 +38,3 @@ class Settings(BaseModel):
         except ValidationError as exc:
             names = ", ".join(str(err["loc"][0]) for err in exc.errors())
             raise ConfigError(f"invalid or missing environment variables: {names}") from exc
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The settings of this execution environment, validated on first use (``get_settings.cache_clear()`` resets)."""
-    return Settings.from_env()

@@ -6,6 +6,10 @@ Limits (documented in docs/chat-api.md and enforced here):
   a message that is empty after stripping whitespace is an ``InvalidRequest`` (HTTP 400).
 * ``MAX_STATE_BYTES`` (16 KiB of compact JSON): a larger initial ``state`` is ``PayloadTooLarge``.
 * ``MAX_BODY_BYTES`` (64 KiB): any larger request body is ``PayloadTooLarge`` before it is parsed.
+* ``limit`` of a message page: 1..``MAX_PAGE_SIZE`` (the store's bound), ``DEFAULT_PAGE_SIZE`` when absent.
+
+Query and header parameters are declared as models too (``MessagePageQuery``, ``SendMessageHeaders``): each
+field's ``title`` is the parameter's public name and its ``description`` the message of a 400 naming it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -21,13 +27,13 @@ from pydantic_core import PydanticCustomError
 
 from chatstate.chat.errors import InvalidRequest, PayloadTooLarge
 from chatstate.models import Message, Session
+from chatstate.store.port import MAX_PAGE_SIZE
 
 MAX_MESSAGE_CHARS = 4_000
 MAX_STATE_BYTES = 16_384
 MAX_BODY_BYTES = 65_536
 MAX_STATE_KEYS = 100
 DEFAULT_PAGE_SIZE = 20
-MAX_PAGE_SIZE = 100
 
 RequestId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 """Idempotency keys / request ids: 1..128 printable ASCII characters without spaces."""
@@ -86,6 +92,61 @@ class DirectInvokePayload(BaseModel):
     request_id: RequestId | None = None
 
     _message = field_validator("message")(_check_message)
+
+
+class MessagePageQuery(BaseModel):
+    """Query of ``GET /sessions/{session_id}/messages``: ``limit`` and ``cursor`` (both optional)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    limit: int = Field(
+        default=DEFAULT_PAGE_SIZE,
+        ge=1,
+        le=MAX_PAGE_SIZE,
+        title="limit",
+        description=f"must be an integer from 1 to {MAX_PAGE_SIZE}",
+    )
+    cursor: str | None = Field(default=None, title="cursor", description="must be a string")
+
+    @field_validator("limit", mode="before")
+    @classmethod
+    def _digits(cls, value: object) -> object:
+        if value is None or value == "":
+            return DEFAULT_PAGE_SIZE
+        if isinstance(value, str) and not re.fullmatch(r"[0-9]{1,4}", value):
+            raise ValueError("not a decimal integer")
+        return value
+
+    @field_validator("cursor", mode="before")
+    @classmethod
+    def _blank_cursor(cls, value: object) -> object:
+        return value or None
+
+
+class SendMessageHeaders(BaseModel):
+    """Headers of ``POST /sessions/{session_id}/messages`` (names lower-cased, as API Gateway passes them)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    idempotency_key: RequestId | None = Field(
+        default=None,
+        alias="idempotency-key",
+        title="Idempotency-Key",
+        description="must be 1..128 printable ASCII characters without spaces",
+    )
+
+
+def parse_params[M: BaseModel](model: type[M], params: Mapping[str, str] | None) -> M:
+    """Validate query or header parameters as ``model``; an error is an ``InvalidRequest`` naming the parameter."""
+    try:
+        return model.model_validate(dict(params or {}))
+    except ValidationError as exc:
+        loc = exc.errors(include_url=False)[0]["loc"]
+        name = str(loc[0]) if loc else ""
+        info = next((f for n, f in model.model_fields.items() if name in (n, f.alias)), None)
+        if info is None:  # pragma: no cover - every field declares its title and message
+            raise InvalidRequest(name, "is invalid") from exc
+        raise InvalidRequest(info.title or name, info.description or "is invalid") from exc
 
 
 class SessionCreatedView(BaseModel):

@@ -1,8 +1,8 @@
 """The chat use cases, independent of HTTP: create, send, get, page, delete, and the direct invoke.
 
-Every method takes the actor id (from the caller's identity) and a session id, validates them into a
-``SessionRef`` (a malformed session id is an ``InvalidRequest`` naming ``session_id``; a malformed
-actor id is ``Unauthenticated``), and raises only ``chatstate`` errors.
+Every session use case takes a ``SessionRef``, validated once by ``ChatService.ref(actor_id, session_id)``
+from the caller's identity and the session id (a malformed session id is an ``InvalidRequest`` naming
+``session_id``; a malformed actor id is ``Unauthenticated``); the use cases raise only ``chatstate`` errors.
 
 Sending a message costs two store requests: one ``load`` (session + last turns) and one ``append``
 (both messages, one item). With a request id (``Idempotency-Key``) a third: the id's record is looked
@@ -26,12 +26,11 @@ from pydantic import ValidationError
 from chatstate.chat.errors import InvalidRequest, Unauthenticated
 from chatstate.chat.payloads import (
     DEFAULT_PAGE_SIZE,
-    MAX_PAGE_SIZE,
     ChatTurn,
     DirectInvokePayload,
     validate_payload,
 )
-from chatstate.chat.responders import Responder, responder_from_settings
+from chatstate.chat.responders import Responder
 from chatstate.exceptions import DuplicateRequest, SessionExists, SessionNotFound
 from chatstate.models import (
     ActorId,
@@ -44,9 +43,9 @@ from chatstate.models import (
     adapter_for,
 )
 from chatstate.settings import DEFAULT_HISTORY_TURNS
+from chatstate.store.port import MAX_PAGE_SIZE
 
 if TYPE_CHECKING:
-    from chatstate.settings import Settings
     from chatstate.store.port import SessionStore
 
 _CREATE_ATTEMPTS = 3
@@ -97,24 +96,14 @@ class ChatService:
                 continue
         raise SessionExists("could not choose a fresh session id")  # pragma: no cover
 
-    def send_message(
-        self,
-        actor_id: str,
-        session_id: str,
-        message: str,
-        *,
-        request_id: str | None = None,
-        channel: Channel = "api",
-    ) -> ChatTurn:
+    def send_message(self, ref: SessionRef, message: str, *, request_id: str | None = None) -> ChatTurn:
         """Answer ``message`` in the session (creating it if new or expired) and store both messages.
 
         Raises:
-            InvalidRequest, Unauthenticated: bad ids.
             IdempotencyKeyReused: ``request_id`` was used with another message within the window.
             ResponderUnavailable, ResponderFailed: the responder could not reply (nothing is stored).
             ConflictError, StoreUnavailable, ItemTooLarge, StoreError: from the store.
         """
-        ref = self.ref(actor_id, session_id, channel)
         loaded = self.store.load(ref, last=2 * self.history_turns)
         session = loaded.session if loaded else None
         fingerprint = _fingerprint(message) if request_id else None
@@ -134,7 +123,7 @@ class ChatService:
             )
         except DuplicateRequest as dup:
             # A concurrent retry of the same request won the race: answer with what it stored.
-            return self._replay(ref, dup.record)  # type: ignore[arg-type]
+            return self._replay(ref, dup.record)
         return ChatTurn(session_id=ref.session_id, reply=reply, message_count=result.session.message_count)
 
     def _replay(self, ref: SessionRef, record: RequestRecord) -> ChatTurn:
@@ -143,15 +132,15 @@ class ChatService:
         reply = next((m.effective_content for m in reversed(stored) if m.role == "assistant"), "")
         return ChatTurn(session_id=ref.session_id, reply=reply, message_count=record.message_count, replayed=True)
 
-    def get_session(self, actor_id: str, session_id: str) -> Session:
+    def get_session(self, ref: SessionRef) -> Session:
         """The live session. Raises ``SessionNotFound`` (absent, expired, deleted or another actor's)."""
-        session = self.store.get(self.ref(actor_id, session_id))
+        session = self.store.get(ref)
         if session is None:
-            raise SessionNotFound(f"session {session_id!r} was not found")
+            raise SessionNotFound(f"session {ref.session_id!r} was not found")
         return session
 
     def page_messages(
-        self, actor_id: str, session_id: str, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
+        self, ref: SessionRef, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None
     ) -> MessagePage:
         """One page of history: the ``limit`` most recent messages before ``cursor``, oldest first.
 
@@ -162,12 +151,12 @@ class ChatService:
         """
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise InvalidRequest("limit", f"must be an integer from 1 to {MAX_PAGE_SIZE}")
-        return self.store.page_messages(self.ref(actor_id, session_id), limit=limit, cursor=cursor or None)
+        return self.store.page_messages(ref, limit=limit, cursor=cursor or None)
 
-    def delete_session(self, actor_id: str, session_id: str) -> None:
+    def delete_session(self, ref: SessionRef) -> None:
         """Delete the session and its history. Raises ``SessionNotFound`` if it was not live."""
-        if not self.store.delete(self.ref(actor_id, session_id)):
-            raise SessionNotFound(f"session {session_id!r} was not found")
+        if not self.store.delete(ref):
+            raise SessionNotFound(f"session {ref.session_id!r} was not found")
 
     def invoke(self, payload: object) -> dict[str, Any]:
         """The AgentCore-style direct invocation: ``{"message", "session_id", "actor_id"}`` → reply.
@@ -181,40 +170,11 @@ class ChatService:
             Any error of ``send_message``.
         """
         data = validate_payload(DirectInvokePayload, payload)
-        turn = self.send_message(
-            data.actor_id, data.session_id, data.message, request_id=data.request_id, channel="direct"
-        )
+        ref = self.ref(data.actor_id, data.session_id, "direct")
+        turn = self.send_message(ref, data.message, request_id=data.request_id)
         return {"response": turn.reply, "session_id": turn.session_id, "message_count": turn.message_count}
 
 
 def _fingerprint(message: str) -> str:
     """A digest of a request body, kept with its idempotency key to refuse reuse with another body."""
     return hashlib.sha256(message.encode("utf-8")).hexdigest()[:32]
-
-
-def build_service(
-    settings: Settings | None = None,
-    *,
-    store: SessionStore | None = None,
-    responder: Responder | None = None,
-) -> ChatService:
-    """A ``ChatService`` from settings, with the runtime store and the configured responder by default.
-
-    Args:
-        settings: Defaults to ``chatstate.settings.get_settings()`` (only read when something is missing).
-        store: Defaults to ``chatstate.runtime.get_store()`` (one per execution environment).
-        responder: Defaults to ``responder_from_settings(settings)`` (Bedrock only when a model id is set).
-    """
-    if settings is None and (store is None or responder is None):
-        from chatstate.settings import get_settings
-
-        settings = get_settings()
-    if store is None:
-        from chatstate.runtime import get_store
-
-        store = get_store()
-    if responder is None:
-        assert settings is not None
-        responder = responder_from_settings(settings)
-    turns = settings.history_turns if settings is not None else 10
-    return ChatService(store, responder, history_turns=turns)

@@ -1,140 +1,50 @@
 """Amazon Lex V2 code hooks: lenient event models, strict responses, dialog helpers, a router and a runtime.
 
-Names are imported on first use (PEP 562), so ``import chatstate.lex`` costs nothing until a name is
-touched::
+Names are imported on first use (``chatstate._exports``), so ``import chatstate.lex`` costs nothing until a
+name is touched::
 
     from chatstate.lex import IntentRouter, LexRuntime, close, plain_text
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from chatstate._exports import lazy_exports
 
-_EXPORTS: dict[str, str] = {
-    # models
-    "LexEvent": "models",
-    "LexIntent": "models",
-    "LexSlot": "models",
-    "LexResponse": "models",
-    "Intent": "models",
-    "Slot": "models",
-    "Value": "models",
-    "PlainTextMessage": "models",
-    "SSMLMessage": "models",
-    "CustomPayloadMessage": "models",
-    "ImageResponseCardMessage": "models",
-    "ImageResponseCard": "models",
-    "Button": "models",
-    "ActiveContext": "models",
-    # dialog helpers
-    "close": "dialog",
-    "elicit_slot": "dialog",
-    "elicit_intent": "dialog",
-    "delegate": "dialog",
-    "confirm_intent": "dialog",
-    "plain_text": "dialog",
-    "ssml": "dialog",
-    "custom_payload": "dialog",
-    "image_card": "dialog",
-    "get_slot": "dialog",
-    "get_slot_values": "dialog",
-    "get_sub_slot": "dialog",
-    "set_slot": "dialog",
-    "set_list_slot": "dialog",
-    "set_composite_slot": "dialog",
-    "to_response_intent": "dialog",
-    # router and runtime
-    "IntentRouter": "router",
-    "TurnContext": "router",
-    "LexRequest": "router",
-    "LexRuntime": "runtime",
-}
+TYPE_CHECKING = False  # type checkers read the block below; at run time it names the exports (chatstate._exports)
+if TYPE_CHECKING:
+    from chatstate.lex.dialog import close as close
+    from chatstate.lex.dialog import confirm_intent as confirm_intent
+    from chatstate.lex.dialog import custom_payload as custom_payload
+    from chatstate.lex.dialog import delegate as delegate
+    from chatstate.lex.dialog import elicit_intent as elicit_intent
+    from chatstate.lex.dialog import elicit_slot as elicit_slot
+    from chatstate.lex.dialog import get_slot as get_slot
+    from chatstate.lex.dialog import get_slot_values as get_slot_values
+    from chatstate.lex.dialog import get_sub_slot as get_sub_slot
+    from chatstate.lex.dialog import image_card as image_card
+    from chatstate.lex.dialog import plain_text as plain_text
+    from chatstate.lex.dialog import set_composite_slot as set_composite_slot
+    from chatstate.lex.dialog import set_list_slot as set_list_slot
+    from chatstate.lex.dialog import set_slot as set_slot
+    from chatstate.lex.dialog import ssml as ssml
+    from chatstate.lex.dialog import to_response_intent as to_response_intent
+    from chatstate.lex.models import ActiveContext as ActiveContext
+    from chatstate.lex.models import Button as Button
+    from chatstate.lex.models import CustomPayloadMessage as CustomPayloadMessage
+    from chatstate.lex.models import ImageResponseCard as ImageResponseCard
+    from chatstate.lex.models import ImageResponseCardMessage as ImageResponseCardMessage
+    from chatstate.lex.models import Intent as Intent
+    from chatstate.lex.models import LexEvent as LexEvent
+    from chatstate.lex.models import LexIntent as LexIntent
+    from chatstate.lex.models import LexResponse as LexResponse
+    from chatstate.lex.models import LexSlot as LexSlot
+    from chatstate.lex.models import PlainTextMessage as PlainTextMessage
+    from chatstate.lex.models import Slot as Slot
+    from chatstate.lex.models import SSMLMessage as SSMLMessage
+    from chatstate.lex.models import Value as Value
+    from chatstate.lex.router import IntentRouter as IntentRouter
+    from chatstate.lex.router import LexRequest as LexRequest
+    from chatstate.lex.router import TurnContext as TurnContext
+    from chatstate.lex.runtime import LexRuntime as LexRuntime
 
-__all__ = [
-    "ActiveContext",
-    "Button",
-    "CustomPayloadMessage",
-    "ImageResponseCard",
-    "ImageResponseCardMessage",
-    "Intent",
-    "IntentRouter",
-    "LexEvent",
-    "LexIntent",
-    "LexRequest",
-    "LexResponse",
-    "LexRuntime",
-    "LexSlot",
-    "PlainTextMessage",
-    "SSMLMessage",
-    "Slot",
-    "TurnContext",
-    "Value",
-    "close",
-    "confirm_intent",
-    "custom_payload",
-    "delegate",
-    "elicit_intent",
-    "elicit_slot",
-    "get_slot",
-    "get_slot_values",
-    "get_sub_slot",
-    "image_card",
-    "plain_text",
-    "set_composite_slot",
-    "set_list_slot",
-    "set_slot",
-    "ssml",
-    "to_response_intent",
-]
-
-if TYPE_CHECKING:  # pragma: no cover
-    from chatstate.lex.dialog import (
-        close,
-        confirm_intent,
-        custom_payload,
-        delegate,
-        elicit_intent,
-        elicit_slot,
-        get_slot,
-        get_slot_values,
-        get_sub_slot,
-        image_card,
-        plain_text,
-        set_composite_slot,
-        set_list_slot,
-        set_slot,
-        ssml,
-        to_response_intent,
-    )
-    from chatstate.lex.models import (
-        ActiveContext,
-        Button,
-        CustomPayloadMessage,
-        ImageResponseCard,
-        ImageResponseCardMessage,
-        Intent,
-        LexEvent,
-        LexIntent,
-        LexResponse,
-        LexSlot,
-        PlainTextMessage,
-        Slot,
-        SSMLMessage,
-        Value,
-    )
-    from chatstate.lex.router import IntentRouter, LexRequest, TurnContext
-    from chatstate.lex.runtime import LexRuntime
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'chatstate.lex' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"chatstate.lex.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -157,7 +157,7 @@ def to_response_slot(slot: LexSlot | None) -> Slot | None:
     if value is None and values is None and subs is None:
         return None
     shape = slot.shape if slot.shape in ("Scalar", "List", "Composite") else None
-    return Slot(shape=shape, value=value, values=values, sub_slots=subs)  # type: ignore[arg-type]
+    return Slot(shape=shape, value=value, values=values, sub_slots=subs)
 
 
 def to_response_intent(intent: IntentLike, *, keep_state: bool = True) -> Intent:
@@ -171,8 +171,8 @@ def to_response_intent(intent: IntentLike, *, keep_state: bool = True) -> Intent
     return Intent(
         name=intent.name,
         slots={name: to_response_slot(slot) for name, slot in intent.slots.items()},
-        state=state,  # type: ignore[arg-type]
-        confirmation_state=confirmation,  # type: ignore[arg-type]
+        state=state,
+        confirmation_state=confirmation,
     )
 
 

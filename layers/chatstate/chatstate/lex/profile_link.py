@@ -14,7 +14,6 @@ accepts), so what the user sets through Lex is what the chat API's ``GET /profil
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,37 +59,17 @@ class ProfileLink:
     """Connects a Lex turn to the verified user's profile.
 
     Args:
-        verifier: The token verifier (or a factory called once; it may return ``None``: identity off).
-        profiles: The profile store (or a factory called once, on the first verified turn).
+        verifier: The token verifier (``None``: identity is off, every turn is anonymous).
+        profiles: The profile store.
         attribute: The request attribute holding the token.
     """
 
     def __init__(
-        self,
-        verifier: TokenVerifier | Callable[[], TokenVerifier | None] | None,
-        profiles: ProfileStore | Callable[[], ProfileStore],
-        *,
-        attribute: str = TOKEN_REQUEST_ATTRIBUTE,
+        self, verifier: TokenVerifier | None, profiles: ProfileStore, *, attribute: str = TOKEN_REQUEST_ATTRIBUTE
     ) -> None:
-        self._verifier = verifier
-        self._verifier_ready = not callable(verifier)
-        self._profiles = profiles
+        self.verifier = verifier
+        self.profiles = profiles
         self.attribute = attribute
-
-    @property
-    def verifier(self) -> TokenVerifier | None:
-        """The verifier (built on first use), or ``None`` when identity is off."""
-        if not self._verifier_ready:
-            self._verifier = self._verifier()  # type: ignore[operator,misc]
-            self._verifier_ready = True
-        return self._verifier  # type: ignore[return-value]
-
-    @property
-    def profiles(self) -> ProfileStore:
-        """The profile store (built on first use)."""
-        if not isinstance(self._profiles, ProfileStore):
-            self._profiles = self._profiles()
-        return self._profiles
 
     def verify(self, event: LexEvent, attributes_type: type[SessionAttributes]) -> VerifiedProfile | None:
         """Verify the turn's token and read the user's profile (``None``: anonymous turn, nothing read)."""

@@ -214,14 +214,7 @@ class IntentRouter[A: SessionAttributes]:
         return self.agent_fallback and event.session_state.intent.name == self.fallback_intent
 
     def dispatch(self, ctx: TurnContext[A]) -> LexResponse:
-        """Run the handler for the turn (the agent for a fallback turn when on), or the default."""
-        if ctx.responder is not None and self.wants_agent(ctx.event):
-            from chatstate.lex.agent import agent_turn
-
-            return agent_turn(ctx, ctx.responder, ctx.history, lambda: self._run(ctx))
-        return self._run(ctx)
-
-    def _run(self, ctx: TurnContext[A]) -> LexResponse:
+        """Run the handler registered for the turn, or the default (the runtime runs the agent of fallback turns)."""
         handler = self.handler_for(ctx.event)
         if handler is not None:
             response = handler(ctx)

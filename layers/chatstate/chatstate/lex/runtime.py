@@ -38,7 +38,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from pydantic import ValidationError
 
 from chatstate import deadline
-from chatstate.attributes import AttributesTooLarge, ServerOnly, SessionAttributes, encoded_size
+from chatstate.attributes import (
+    LEX_SESSION_ATTRIBUTES_LIMIT,
+    AttributesTooLarge,
+    ServerOnly,
+    SessionAttributes,
+    encoded_size,
+)
 from chatstate.exceptions import ChatSessionError, StaleState
 from chatstate.lex import dialog
 from chatstate.lex.models import LexEvent, LexResponse
@@ -57,7 +63,6 @@ INVALID_REQUEST_MESSAGE = "Sorry, I didn't get that. What would you like to do?"
 MAX_TURN_RUNS = 8
 """How often one Lex turn may run when concurrent turns keep changing the session state under it."""
 _TRANSCRIPT_TYPES = frozenset({"PlainText", "SSML"})
-_MAX_ATTRIBUTES_B64 = 12 * 1024
 
 
 class _Run(NamedTuple):
@@ -83,64 +88,39 @@ class LexRuntime[A: SessionAttributes]:
 
     Args:
         router: The intent registry; its ``attributes_type`` is the bot's ``SessionAttributes``.
-        store: A ``SessionStore``, or a zero-argument factory called once on first use (lazy).
+        store: The ``SessionStore``.
         logger: A ``logging.Logger``-compatible logger (Powertools ``Logger`` fits).
         metrics: A metrics sink (Powertools ``Metrics`` fits); ``None`` records nothing.
         now: The clock handed to handlers (tests inject a fixed one).
         failure_message: What the user hears when the turn fails.
-        responder: The agent of the router's fallback turns (a ``Responder`` or a factory called once on
-            first use); ``None`` turns agent turns off.
+        responder: The agent of the router's fallback turns; ``None`` turns agent turns off.
         profiles: Links a verified user's turns to their cross-channel profile (``ProfileLink``);
             ``None``: every turn is anonymous.
-        history_turns: How many earlier turns (user + assistant pairs) an agent turn loads as context (or a
-            zero-argument callable giving it, read on the first agent turn).
+        history_turns: How many earlier turns (user + assistant pairs) an agent turn loads as context.
     """
 
     def __init__(
         self,
         router: IntentRouter[A],
         *,
-        store: SessionStore | Callable[[], SessionStore],
+        store: SessionStore,
         logger: Any | None = None,
         metrics: MetricsSink | None = None,
         now: Callable[[], datetime] | None = None,
         failure_message: str = FAILURE_MESSAGE,
-        responder: Responder | Callable[[], Responder] | None = None,
-        history_turns: int | Callable[[], int] = DEFAULT_HISTORY_TURNS,
+        responder: Responder | None = None,
+        history_turns: int = DEFAULT_HISTORY_TURNS,
         profiles: ProfileLink | None = None,
     ) -> None:
         self.router = router
-        self._store = store if isinstance(store, SessionStore) else None
-        self._store_factory = None if isinstance(store, SessionStore) else store
+        self.store = store
         self.logger = logger if logger is not None else logging.getLogger("chatstate.lex")
         self.metrics = metrics
         self.now = now or (lambda: datetime.now(UTC))
         self.failure_message = failure_message
-        self._responder = responder
-        self._history_turns = history_turns
+        self.responder = responder
+        self.history_turns = max(0, history_turns)
         self.profiles = profiles
-
-    @property
-    def store(self) -> SessionStore:
-        """The session store (built by the factory on first use)."""
-        if self._store is None:
-            assert self._store_factory is not None
-            self._store = self._store_factory()
-        return self._store
-
-    @property
-    def responder(self) -> Responder | None:
-        """The agent's responder (built by the factory on first use), or ``None``."""
-        if self._responder is not None and not hasattr(self._responder, "reply"):
-            self._responder = self._responder()  # type: ignore[operator]
-        return self._responder  # type: ignore[return-value]
-
-    @property
-    def history_turns(self) -> int:
-        """Earlier turns an agent turn sees."""
-        if callable(self._history_turns):
-            self._history_turns = self._history_turns()
-        return max(0, self._history_turns)
 
     def __call__(self, event: Any, context: Any = None) -> dict[str, Any]:
         """Lambda-style entry point; same as ``handle(event)``."""
@@ -191,7 +171,7 @@ class LexRuntime[A: SessionAttributes]:
                     ref,
                     result.messages,
                     expected=session if session is not None else NEW_SESSION,
-                    state=StatePatch(set=result.changes),
+                    state=StatePatch(values=result.changes),
                     origin=key,
                 )
                 break
@@ -200,9 +180,9 @@ class LexRuntime[A: SessionAttributes]:
                     raise
                 deadline.check("lex turn re-run")
                 self._count("LexTurnReruns")
-                session = stale.session  # type: ignore[assignment]
-        if result.linked is not None:  # only the run whose state was saved reaches the profile
-            self.profiles.save(result.linked, result.attributes)  # type: ignore[union-attr]
+                session = stale.session
+        if result.linked is not None and self.profiles is not None:  # only the saved run reaches the profile
+            self.profiles.save(result.linked, result.attributes)
         self._count("LexTurns")
         self.logger.info(
             "lex turn",
@@ -255,7 +235,12 @@ class LexRuntime[A: SessionAttributes]:
             ignored=decoded.ignored,
         )
         turn = TurnContext(request=request, session=session, now=self.now, history=history, responder=agent)
-        response = self.router.dispatch(turn)
+        if agent is not None:  # a fallback turn with the agent on (``IntentRouter.wants_agent``)
+            from chatstate.lex.agent import agent_turn  # its thread pool is imported for agent turns only
+
+            response = agent_turn(turn, agent, history, lambda: self.router.dispatch(turn))
+        else:
+            response = self.router.dispatch(turn)
         attributes = decoded.attributes.encode(decoded.extras)
         answer = self._finish(response, event, attributes)
         return _Run(
@@ -310,20 +295,7 @@ class LexRuntime[A: SessionAttributes]:
             if detail:
                 extra["validation_errors"] = detail
             self.logger.error("lex turn failed", extra=extra)
-        name = event.session_state.intent.name if event is not None else _raw_intent_name(raw)
-        if event is not None:
-            inbound: Mapping[str, str] | None = event.session_state.session_attributes
-        else:
-            inbound = _raw_session_attributes(raw)
-        if name:
-            response = dialog.close(name, "Failed", self.failure_message)
-        else:
-            response = dialog.elicit_intent(self.failure_message if event is not None else INVALID_REQUEST_MESSAGE)
-        answer = response.to_dict()
-        echo = _echoable(inbound)
-        if echo is not None:
-            answer["sessionState"]["sessionAttributes"] = echo
-        return answer
+        return failure_answer(raw, event, self.failure_message)
 
     def _too_large(self, event: LexEvent, started: float) -> dict[str, Any]:
         """``Close``/``Failed`` without session attributes: Lex keeps its stored map; nothing was saved."""
@@ -432,4 +404,26 @@ def _echoable(attributes: Mapping[str, Any] | None) -> dict[str, str] | None:
     if not all(isinstance(k, str) and k and isinstance(v, str) for k, v in attributes.items()):
         return None
     echo = dict(attributes)
-    return echo if encoded_size(echo) <= _MAX_ATTRIBUTES_B64 else None
+    return echo if encoded_size(echo) <= LEX_SESSION_ATTRIBUTES_LIMIT else None
+
+
+def failure_answer(raw: Any, event: LexEvent | None = None, message: str = FAILURE_MESSAGE) -> dict[str, Any]:
+    """A valid Lex failure response for ``raw`` (parsed as ``event`` when it parsed), echoing its attributes.
+
+    ``Close``/``Failed`` when the intent name is known, else ``ElicitIntent``; the inbound ``sessionAttributes``
+    come back unchanged (or stay out when Lex sent none), so Lex never erases them.
+    """
+    name = event.session_state.intent.name if event is not None else _raw_intent_name(raw)
+    if event is not None:
+        inbound: Mapping[str, str] | None = event.session_state.session_attributes
+    else:
+        inbound = _raw_session_attributes(raw)
+    if name:
+        response = dialog.close(name, "Failed", message)
+    else:
+        response = dialog.elicit_intent(message if event is not None else INVALID_REQUEST_MESSAGE)
+    answer = response.to_dict()
+    echo = _echoable(inbound)
+    if echo is not None:
+        answer["sessionState"]["sessionAttributes"] = echo
+    return answer

@@ -35,10 +35,12 @@ class DynamoDBProfileStore(ProfileStore):
         ttl_seconds: int = PROFILE_TTL_SECONDS,
         now: Callable[[], datetime] = utc_now,
     ) -> None:
-        super().__init__(DynamoDBPropsStore(table_name, client=client, ttl_seconds=ttl_seconds, now=now))
+        table = DynamoDBPropsStore(table_name, client=client, ttl_seconds=ttl_seconds, now=now)
+        super().__init__(table)
+        self.table = table
         self.table_name = table_name
 
     @property
     def client(self) -> Any:
         """The DynamoDB client (created on first use when none was given)."""
-        return self.props.client
+        return self.table.client

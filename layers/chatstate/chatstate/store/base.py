@@ -161,7 +161,7 @@ class BaseSessionStore(SessionStore):
             expires, updated = max(expires, newest.expires_at), max(updated, newest.created_at)
             if newest.number >= turns:
                 turns, events, users = newest.number, newest.event_count, newest.message_count
-                origin = newest.request_id
+                origin = newest.origin
         if not logic.alive(expires, now):
             return None
         return Session.model_construct(
@@ -234,7 +234,7 @@ class BaseSessionStore(SessionStore):
             except WriteConflict:
                 _backoff(attempt)
                 continue
-            return self._session(ref, head, None, now)  # type: ignore[return-value]
+            return self._session(ref, head, None, now)  # type: ignore[return-value]  # just created: live
         raise ConflictError(f"session {ref.session_id!r} kept changing; not created")
 
     def get(self, ref: SessionRef) -> Session | None:
@@ -315,7 +315,7 @@ class BaseSessionStore(SessionStore):
                 self._write(ref, result.incarnation, turn=turn, head=head, request=record)
             except WriteConflict as conflict:
                 if "request" in conflict.kinds:
-                    found = self._get_request(ref, request_id)  # type: ignore[arg-type]
+                    found = self._get_request(ref, request_id)  # type: ignore[arg-type]  # conflicts only with an id
                     self._refuse_duplicate(found, fingerprint, now)
                 current, dead = None, None
                 _backoff(attempt)
@@ -381,7 +381,7 @@ class BaseSessionStore(SessionStore):
                 message_count=users,
                 created_at=now,
                 expires_at=expires,
-                request_id=tag,
+                origin=tag,
             )
         counters: dict[str, Any] = {
             "turns": turn.number if turn else current.turns,
@@ -458,11 +458,11 @@ class BaseSessionStore(SessionStore):
                 return found, True  # the backend's page (1 MB) filled before the limit: stop here, cursor on
             requested = max(1, math.ceil((wanted - len(found)) / 2))
             deadline.check("session store read")
-            turns, more = self._read_turns(ref, incarnation, oldest, requested)  # type: ignore[arg-type]
+            turns, more = self._read_turns(ref, incarnation, oldest, requested)  # type: ignore[arg-type]  # more: oldest set
 
     def page_messages(self, ref: SessionRef, *, limit: int = 20, cursor: str | None = None) -> MessagePage:
         """Page back through history: one read per page when turns hold two messages."""
-        logic.clamp_page_size(limit)
+        logic.check_page_size(limit)
         span = max(1, math.ceil(limit / 2))
         if cursor is None:
             snapshot, session = self._current(ref, span)
@@ -516,7 +516,7 @@ class BaseSessionStore(SessionStore):
         try:
             self._refuse_duplicate(record, fingerprint, self._now())
         except DuplicateRequest as duplicate:
-            return duplicate.record  # type: ignore[return-value]
+            return duplicate.record
         return None
 
     def replay(self, ref: SessionRef, record: RequestRecord) -> list[Message]:

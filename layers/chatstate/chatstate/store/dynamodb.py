@@ -147,7 +147,8 @@ class DynamoDBTable:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return getattr(client, operation)(**kwargs, **self._extra)
+            result: dict[str, Any] = getattr(client, operation)(**kwargs, **self._extra)
+            return result
         except (ClientError, BotoCoreError) as exc:
             raise _translate(exc, kinds) from exc
 

@@ -27,7 +27,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from chatstate.models import SCHEMA_VERSION, Message, RequestRecord, SessionRef
+from chatstate.models import SCHEMA_VERSION, Message, RequestRecord, Role, SessionRef
 from chatstate.store.capacity import MAX_ITEM_BYTES, item_size
 from chatstate.store.records import Head, Turn
 
@@ -44,8 +44,8 @@ INCARNATION_WIDTH = 11
 TURN_WIDTH = 5
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"  # ASCII order: sorts like the numbers
 MAX_TURN = 62**TURN_WIDTH - 1
-_ROLE_CODES = {"user": "u", "assistant": "a", "system": "s", "tool": "t"}
-_ROLES = {code: role for role, code in _ROLE_CODES.items()}
+_ROLE_CODES: dict[Role, str] = {"user": "u", "assistant": "a", "system": "s", "tool": "t"}
+_ROLES: dict[str, Role] = {code: role for role, code in _ROLE_CODES.items()}
 
 Item = dict[str, dict[str, Any]]
 
@@ -193,14 +193,14 @@ def turn_to_item(ref: SessionRef, incarnation: int, turn: Turn) -> Item:
     redacted = {str(i): {"S": m.redacted} for i, m in enumerate(turn.messages) if m.redacted is not None}
     if redacted:
         item["x"] = {"M": redacted}
-    if turn.request_id is not None:
-        item["r"] = {"S": turn.request_id}
+    if turn.origin is not None:
+        item["r"] = {"S": turn.origin}
     return item
 
 
 def is_turn_of(item: Item, incarnation: int) -> bool:
     """True when ``item`` is a turn of ``incarnation``."""
-    return item["sk"]["S"].startswith(incarnation_prefix(incarnation))
+    return bool(item["sk"]["S"].startswith(incarnation_prefix(incarnation)))
 
 
 def item_to_turn(item: Item) -> Turn:
@@ -223,7 +223,7 @@ def item_to_turn(item: Item) -> Turn:
         message_count=int(item["c"]["N"]),
         created_at=created,
         expires_at=_from_s(item[TTL_ATTRIBUTE]),
-        request_id=item["r"]["S"] if "r" in item else None,
+        origin=item["r"]["S"] if "r" in item else None,
     )
 
 

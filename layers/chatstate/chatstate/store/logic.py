@@ -9,6 +9,7 @@ import json
 import secrets
 import time
 from datetime import datetime
+from typing import Any
 
 from chatstate.exceptions import InvalidCursor, ItemTooLarge
 from chatstate.models import SessionRef
@@ -44,7 +45,7 @@ def new_incarnation(now: datetime, previous: int = 0) -> int:
     return max(micros * 10_000 + secrets.randbelow(10_000), previous + 1)
 
 
-def check_item_size(item: dict, what: str) -> None:
+def check_item_size(item: dict[str, Any], what: str) -> None:
     """``ItemTooLarge`` naming ``what`` if ``item`` would pass the 400 KB item limit."""
     size = capacity.item_size(item)
     if size > capacity.MAX_ITEM_BYTES:
@@ -55,8 +56,8 @@ def check_item_size(item: dict, what: str) -> None:
         )
 
 
-def clamp_page_size(limit: int) -> int:
-    """Validate a page size (1..MAX_PAGE_SIZE)."""
+def check_page_size(limit: int) -> int:
+    """``limit`` if it is a page size (1..MAX_PAGE_SIZE), else ``ValueError``."""
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
     return limit

@@ -85,7 +85,7 @@ class InMemorySessionStore(BaseSessionStore):
                     ok = held == head.expect_incarnation
                 else:
                     ok = held == head.head.incarnation and (
-                        head.mode == "touch" or current.version == head.expect_version  # type: ignore[union-attr]
+                        head.mode == "touch" or current.version == head.expect_version  # type: ignore[union-attr]  # held == an int: current is set
                     )
                 if not ok:
                     failed.add("head")
@@ -107,7 +107,7 @@ class InMemorySessionStore(BaseSessionStore):
                         message_count=new.message_count,
                     )
                 else:
-                    self._heads[ref] = _copy(head.head)  # type: ignore[assignment]
+                    self._heads[ref] = _copy(head.head)  # type: ignore[assignment]  # create/update: a whole head
             if turn is not None:
                 self._turns.setdefault(ref, {}).setdefault(incarnation, {})[turn.number] = turn
             if request is not None:

@@ -48,7 +48,7 @@ class Turn:
     message_count: int
     created_at: datetime
     expires_at: datetime
-    request_id: str | None = None
+    origin: str | None = None
     """The tag of the request that wrote the turn: ``append``'s ``origin``, else its ``request_id``."""
 
 

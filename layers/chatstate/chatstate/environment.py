@@ -1,0 +1,63 @@
+"""The execution environment: is this Lambda, and the deployed parts each function's composition root builds.
+
+Each function module owns one composition root (``lex_app.dependencies()``, ``chat_app.dependencies()``): a cached
+object holding its settings, clients and stores. The builders here only turn validated ``Settings`` into the
+deployed parts; they cache nothing and know no function. Inside Lambda, handler modules build their dependencies
+during Init (``in_lambda()``, ``prepare_clients``): AWS's guidance is to create SDK clients outside the handler, so
+the first event does not pay for ``import boto3`` and the client.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from chatstate.profile.port import ProfileStore
+    from chatstate.settings import Settings
+    from chatstate.store.port import SessionStore
+
+
+def in_lambda() -> bool:
+    """True in a Lambda execution environment (Lambda sets ``AWS_LAMBDA_INITIALIZATION_TYPE`` for every function)."""
+    return bool(os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE"))
+
+
+def prepare_clients(*parts: object) -> None:
+    """Create the boto3 clients of ``parts`` now, through their lazy ``client`` property (parts without one: no-op)."""
+    for part in parts:
+        getattr(part, "client", None)
+
+
+def session_store(settings: Settings) -> SessionStore:
+    """The DynamoDB session store the settings describe (its client is created on first use)."""
+    from chatstate.store.dynamodb import DynamoDBSessionStore
+    from chatstate.store.port import StorePolicy
+
+    return DynamoDBSessionStore(settings.table_name, policy=StorePolicy(ttl_seconds=settings.ttl_seconds))
+
+
+def profile_store(settings: Settings, sessions: SessionStore) -> ProfileStore:
+    """The DynamoDB profile store on the session table, sharing ``sessions``' client when it is the DynamoDB one.
+
+    One table, one client: one connection pool and one deadline guard for both stores.
+    """
+    from chatstate.profile.dynamodb import DynamoDBProfileStore
+    from chatstate.store.dynamodb import DynamoDBTable
+
+    client = sessions.client if isinstance(sessions, DynamoDBTable) else None
+    return DynamoDBProfileStore(settings.table_name, client=client)
+
+
+class Dependencies:
+    """Base of a function's composition root: each part is a ``functools.cached_property``, built on first use.
+
+    Keyword arguments replace parts before they are built (tests, local runs); an unknown name is a ``TypeError``.
+    """
+
+    def __init__(self, **parts: object) -> None:
+        unknown = sorted(name for name in parts if not isinstance(getattr(type(self), name, None), cached_property))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no part(s) {unknown}")
+        vars(self).update(parts)
