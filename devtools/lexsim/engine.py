@@ -2,12 +2,12 @@
 
 Per turn:
 
-1. The utterance is read in context: while a slot is elicited, an utterance that matches another intent
-   (a whole sample utterance, or a slot-free one within it: :data:`SWITCH_CONFIDENCE`) switches to it, as
-   Lex V2 switches intents mid-dialog; otherwise it answers the slot (filled from the utterance; an answer
-   that does not resolve re-prompts, up to the slot's ``MaxRetries``). Then a yes/no to a confirmation
-   prompt, or else a new intent (``matcher.classify``; below the threshold: the fallback intent), with the
-   slots the utterance filled.
+1. The utterance is read in context. While a slot is elicited, an utterance that matches another intent (a
+   whole sample utterance, or a slot-free one within it: :data:`SWITCH_CONFIDENCE`) switches to it, as Lex V2
+   can switch intents mid-dialog; otherwise it answers the slot (filled from the utterance; an answer that
+   does not resolve re-prompts, up to the slot's ``MaxRetries``). Then a yes/no to a confirmation prompt,
+   or else a new intent (``matcher.classify``; below the threshold: the fallback intent), with the slots
+   the utterance filled.
 2. If the intent has its dialog code hook on, the function gets a ``DialogCodeHook`` event (with
    ``interpretations``, ``transcriptions``, ``sessionState`` and, when Lex would elicit a slot next,
    ``proposedNextState``) and the simulator follows the returned dialog action: ``ElicitSlot``,
