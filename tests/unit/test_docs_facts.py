@@ -161,3 +161,11 @@ def test_no_page_narrates_history_or_points_outside_the_repository(page: Path) -
     assert narration == []
     assert "../shared" not in text
     assert "/work/" not in text
+
+
+def test_every_run_local_command_is_documented() -> None:
+    from devtools.cli import COMMANDS
+
+    commands = section("local-tools.md", "Commands")
+    missing = [c.name for c in COMMANDS if f"scripts/run-local.sh {c.name}" not in commands]
+    assert missing == []
