@@ -169,6 +169,8 @@ def test_invoke_uses_the_running_servers_dynamodb_and_reads_events_from_the_call
     assert invoked.returncode == 0, invoked.stderr
     assert json.loads(json.loads(invoked.stdout)["body"])["message_count"] == 1
     assert f"using the DynamoDB of the server at {served.url}" in invoked.stderr
+    assert '"level"' not in invoked.stderr  # the function's JSON logs went to the log file
+    assert "logs are in" in invoked.stderr
     status, view = request(f"{served.url}/sessions/s-invoke-1", actor="alice")
     assert status == 200
     assert view["message_count"] == 1
@@ -217,3 +219,13 @@ def test_lex_turns_in_the_local_log_carry_no_chat_request_id(served: Served) -> 
     assert lex_lines
     assert all("request_id" not in line for line in lex_lines)
     assert all(line["function_name"].endswith("LexFulfillmentFunction") for line in lex_lines)
+
+
+def test_demo_prints_answers_and_keeps_the_functions_logs_in_a_file(tmp_path: Path) -> None:
+    done = run_local("demo", cwd=REPO_ROOT, state_dir=tmp_path / "local")
+    assert done.returncode == 0, done.stderr
+    assert "bot > [Close Greeting Fulfilled] Hello, Ana!" in done.stdout
+    assert "POST /sessions -> 401" in done.stdout
+    assert '"level"' not in done.stdout + done.stderr
+    logged = (tmp_path / "local" / "logs" / "functions.log").read_text()
+    assert '"message":"lex turn"' in logged
