@@ -4,10 +4,11 @@
 #   scripts/prereq-hints.sh python|java|npm|chromium [PYTHON_MINOR] [OS_RELEASE_FILE]
 # tests/unit/test_prereq_hints.py checks the text per distribution family.
 
-# Prints "<id> <version>" of the running system (or of OS_RELEASE_FILE): debian 12, ubuntu 24.04, macos, other.
+# Prints "<id> <version>" of the running system (or of OS_RELEASE_FILE, else $PREREQ_OS_RELEASE): debian 12,
+# ubuntu 24.04, macos, other.
 prereq_os() {
-  local file="${1:-/etc/os-release}"
-  if [ "$(uname -s)" = Darwin ] && [ -z "${1:-}" ]; then echo "macos"; return; fi
+  local file="${1:-${PREREQ_OS_RELEASE:-/etc/os-release}}"
+  if [ "$(uname -s)" = Darwin ] && [ -z "${1:-}${PREREQ_OS_RELEASE:-}" ]; then echo "macos"; return; fi
   if [ -r "$file" ]; then
     (. "$file"; echo "${ID:-other} ${VERSION_ID:-0}")
   else

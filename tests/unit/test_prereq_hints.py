@@ -73,3 +73,29 @@ def test_bootstrap_looks_for_uv_and_pyenv_interpreters_and_prints_these_hints() 
     assert "/versions/" in script
     assert "$(hints python)" in script
     assert "$(hints java)" in script
+
+
+@pytest.mark.skipif(
+    any(Path(d, "python3.13").exists() for d in ("/usr/bin", "/bin", "/usr/local/bin")),
+    reason="a system Python 3.13 exists here: bootstrap would go on to install",
+)
+@pytest.mark.parametrize("system", ["debian-12", "ubuntu-24.04"])
+def test_bootstrap_without_python_3_13_prints_the_hint_and_installs_nothing(system: str, tmp_path: Path) -> None:
+    """bootstrap.sh in a copy of the repository's set-up files, with no Python 3.13 on PATH, uv or pyenv."""
+    work = tmp_path / "repo"
+    for name in ("scripts/bootstrap.sh", "scripts/prereq-hints.sh", ".python-version", "requirements-dev.txt",
+                 "requirements-sam.txt", "layers/chatstate/requirements.txt", "tools/package.json"):  # fmt: skip
+        (work / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / name).write_bytes((REPO_ROOT / name).read_bytes())
+    release = tmp_path / "os-release"
+    release.write_text(RELEASES[system])
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path / "home"), "PREREQ_OS_RELEASE": str(release)}
+    done = subprocess.run(
+        ["bash", str(work / "scripts" / "bootstrap.sh"), "--no-sam", "--no-ddb"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "Python 3.13 is required" in done.stderr
+    assert "uv python install 3.13" in done.stderr
+    assert "nothing was installed" in done.stderr
+    assert not (work / ".venv").exists()
