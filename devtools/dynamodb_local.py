@@ -103,6 +103,9 @@ def local_client(endpoint_url: str, **kwargs: object):
 class DynamoDBLocal:
     """Start DynamoDB Local in memory on a free loopback port; stop it (its whole process group) on exit.
 
+    On Linux the kernel ends it when the *thread* that started it ends (``PR_SET_PDEATHSIG``): start it from a
+    thread that outlives it, such as the main thread.
+
     Example:
         with DynamoDBLocal() as ddb:
             client = local_client(ddb.endpoint_url)
