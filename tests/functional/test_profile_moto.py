@@ -67,3 +67,10 @@ def test_one_profile_across_both_functions(stack):
     profiles = [item for item in items if item["pk"]["S"].startswith("U")]  # users' props items
     assert [item["pk"]["S"] for item in profiles] == [f"U{USER}"]
     assert all("expires_at" in item for item in items)
+
+
+def test_an_empty_patch_of_a_new_user_writes_no_item(stack):
+    assert messages_text(lex("lex_greeting", token("new-user"))).startswith("Hello!")  # no profile: no name
+    assert call(http_event("PATCH", "/profile", actor="new-user", body={})).body == {"profile": {}}
+    assert call(http_event("PATCH", "/profile", actor="new-user", body={"name": None})).body == {"profile": {}}
+    assert not [item for item in stack.scan(TableName=TABLE)["Items"] if item["pk"]["S"].startswith("U")]

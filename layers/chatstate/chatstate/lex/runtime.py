@@ -72,6 +72,7 @@ class _Run(NamedTuple):
     response: LexResponse
     messages: list[NewMessage]
     changes: dict[str, Any]
+    remove: frozenset[str]
     attributes: SessionAttributes
     linked: LinkedProfile | None
 
@@ -162,16 +163,18 @@ class LexRuntime[A: SessionAttributes]:
         session = loaded.session if loaded is not None else None
         history = loaded.recent if loaded is not None else []
         verified = self.profiles.verify(event, self.router.attributes_type) if self.profiles is not None else None
+        if self.profiles is not None:  # the agent sees only this person's turns
+            history = self.profiles.history(verified, session, history)
         for run in range(1, MAX_TURN_RUNS + 1):
             result = self._run(event, session, history=history, agent=agent, verified=verified, first=run == 1, key=key)
-            if not (result.messages or result.changes):
+            if not (result.messages or result.changes or result.remove):
                 break
             try:
                 store.append(
                     ref,
                     result.messages,
                     expected=session if session is not None else NEW_SESSION,
-                    state=StatePatch(values=result.changes),
+                    state=StatePatch(values=result.changes, remove=result.remove),
                     origin=key,
                 )
                 break
@@ -213,7 +216,11 @@ class LexRuntime[A: SessionAttributes]:
         """
         recorded = key is not None and session is not None and session.origin == key
         durable = session.state if session is not None else None
-        decoded = self.router.attributes_type.decode(event.session_state.session_attributes, durable)
+        inbound: Mapping[str, str] | None = event.session_state.session_attributes
+        start: Mapping[str, Any] | None = durable
+        if self.profiles is not None:  # nothing of another identity: shared fields, or all after a switch of person
+            inbound, start = self.profiles.screen(verified, self.router.attributes_type, inbound, durable)
+        decoded = self.router.attributes_type.decode(inbound, start)
         if decoded.rejected and first:
             self._count("LexRejectedAttributes", len(decoded.rejected))
             self.logger.warning(
@@ -243,11 +250,15 @@ class LexRuntime[A: SessionAttributes]:
             response = self.router.dispatch(turn)
         attributes = decoded.attributes.encode(decoded.extras)
         answer = self._finish(response, event, attributes)
+        changes, remove = decoded.attributes.state_changes(durable), frozenset[str]()
+        if self.profiles is not None:
+            changes, remove = self.profiles.durable_changes(verified, changes, session)
         return _Run(
             answer,
             response,
             self._transcript(event, response, utterance=not recorded),
-            decoded.attributes.state_changes(durable),
+            changes,
+            remove,
             decoded.attributes,
             linked,
         )

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 ProfileName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}$")]
-"""An ISO 639-1 code, lower case."""
+LanguageCode = Literal["en", "es", "fr", "de", "it"]
+"""The languages the bot speaks (ISO 639-1, lower case); a profile holds no other."""
+LANGUAGES: tuple[str, ...] = get_args(LanguageCode)
 
 
 class Profile(BaseModel):
@@ -62,4 +63,13 @@ class Shared:
     """``Annotated`` marker of a bot attribute kept in the verified user's profile (same field name)."""
 
 
-__all__ = ["LanguageCode", "Profile", "ProfileName", "ProfilePatch", "Shared", "profile_fields", "valid_changes"]
+__all__ = [
+    "LANGUAGES",
+    "LanguageCode",
+    "Profile",
+    "ProfileName",
+    "ProfilePatch",
+    "Shared",
+    "profile_fields",
+    "valid_changes",
+]

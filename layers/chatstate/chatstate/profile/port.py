@@ -55,12 +55,18 @@ class ProfileStore:
     def merge(self, subject: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Set ``fields`` (a ``None`` value removes the field) atomically; returns the merged profile.
 
-        Concurrent merges of different fields all survive. Values must be JSON-compatible.
+        Concurrent merges of different fields all survive. Values must be JSON-compatible. A merge that
+        sets nothing and clears nothing present writes nothing (one read).
 
         Raises:
             ConflictError: the profile kept changing (expired-item races only).
             StoreUnavailable: the store is throttled or unreachable (or the deadline is spent).
         """
+        subject = check_subject(subject)
         values = {name: value for name, value in fields.items() if value is not None}
         remove = [name for name, value in fields.items() if value is None]
-        return self.props.merge_user_props(check_subject(subject), values, remove=remove)
+        if not values:  # nothing to set: write only if a field to clear is there (no empty profile is created)
+            current = self.props.get_user_props(subject)
+            if not any(name in current for name in remove):
+                return current
+        return self.props.merge_user_props(subject, values, remove=remove)
