@@ -330,5 +330,10 @@
       });
   });
 
-  window.chatstate = { api, showError, onTab, showTab, run, ApiError };
+  // conversations.js (the conversation sidebar) opens and closes sessions through these three.
+  const closeSession = () => {
+    clearMessages();
+    setSession(null);
+  };
+  window.chatstate = { api, showError, onTab, showTab, run, ApiError, openSession, closeSession, currentSession: () => session };
 })();

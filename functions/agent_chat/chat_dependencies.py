@@ -1,7 +1,8 @@
 """The chat function's composition root: its Powertools logger and metrics, and ``ChatDependencies``.
 
 Everything the function uses is built in ``ChatDependencies``: the settings, the session store, the responder
-(built-in, or Bedrock when ``BEDROCK_MODEL_ID`` is set), the profile store and the chat service.
+(built-in, or Bedrock when ``BEDROCK_MODEL_ID`` is set), the profile store, the chat service and the
+conversation list and data service.
 ``dependencies()`` holds one per execution environment, built during Lambda's Init when running in Lambda
 (``chat_app.prepare``), otherwise on first use; ``configure(...)`` replaces it (tests and local runs inject parts;
 ``configure()`` alone rebuilds everything from the environment).
@@ -19,6 +20,7 @@ from aws_lambda_powertools import Logger, Metrics
 from chatstate.environment import Dependencies
 
 if TYPE_CHECKING:
+    from chatstate.chat.conversations import Conversations
     from chatstate.chat.responders import Responder
     from chatstate.chat.service import ChatService
     from chatstate.profile.port import ProfileStore
@@ -59,6 +61,13 @@ class ChatDependencies(Dependencies):
         from chatstate.environment import profile_store
 
         return profile_store(self.settings, self.store)
+
+    @cached_property
+    def conversations(self) -> Conversations:
+        """The caller's conversation list and data (list, rename, export, erase)."""
+        from chatstate.chat.conversations import build_conversations
+
+        return build_conversations(self.store, self.profiles)
 
     @cached_property
     def service(self) -> ChatService:

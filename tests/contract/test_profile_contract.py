@@ -77,6 +77,15 @@ def test_a_merge_refreshes_the_expiry(profiles, clock):
     assert profiles.get("sub-1") == {"name": "Ana", "language": "it"}
 
 
+def test_delete_erases_the_profile_and_is_idempotent(profiles, clock):
+    profiles.merge("ana", {"name": "Ana"})
+    profiles.merge("ben", {"name": "Ben"})
+    assert profiles.delete("ana") is True
+    assert profiles.get("ana") == {}
+    assert profiles.delete("ana") is False
+    assert profiles.get("ben") == {"name": "Ben"}
+
+
 def test_invalid_subjects_are_refused(profiles):
     with pytest.raises(ValueError, match="subject"):
         profiles.get("")

@@ -235,8 +235,17 @@ def test_chat_hostile_inputs(logs: list[str]) -> None:
         call(http_event("POST", "/sessions", body={"state": marked("state-not-object")})).status,
         call(http_event("GET", "/sessions/" + marked("sid").replace(" ", "%20"))).status,
         call(http_event("GET", f"/{marked('route')}")).status,
+        call(http_event("GET", "/sessions", query={"cursor": marked("list-cursor")})).status,
+        call(http_event("PATCH", f"/sessions/{sid}", body={"title": marked("title") * 20})).status,
+        call(http_event("GET", "/me/export", query={"cursor": marked("export-cursor")})).status,
+        call(http_event("DELETE", "/me", query={"cursor": marked("erase-cursor")})).status,
     ]
     assert all(400 <= s < 500 for s in statuses), statuses
+    renamed = call(http_event("PATCH", f"/sessions/{sid}", body={"title": marked("title")}))
+    assert renamed.status == 200
+    assert call(http_event("GET", "/sessions")).body["sessions"][0]["title"] == marked("title")
+    assert marked("message") in json.dumps(call(http_event("GET", "/me/export")).body)
+    assert call(http_event("DELETE", "/me")).body["complete"] is True
     direct = [
         {"message": marked("d1"), "session_id": marked("d-session"), "actor_id": "alice"},
         {"message": marked("d2"), "session_id": "s-1", "actor_id": marked("d-actor")},

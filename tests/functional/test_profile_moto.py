@@ -64,8 +64,9 @@ def test_one_profile_across_both_functions(stack):
     assert messages_text(lex("lex_greeting", forged)).startswith("Bonjour, Ana!")
     assert call(http_event("GET", "/profile", actor=USER)).body == {"profile": {"name": "Bea", "language": "es"}}
     items = stack.scan(TableName=TABLE)["Items"]
-    profiles = [item for item in items if item["pk"]["S"].startswith("U")]  # users' props items
-    assert [item["pk"]["S"] for item in profiles] == [f"U{USER}"]
+    users = [item for item in items if item["pk"]["S"].startswith("U")]  # the user's partition
+    assert [item["pk"]["S"] for item in users if item["sk"]["S"] == "~"] == [f"U{USER}"]  # one profile item
+    assert {item["sk"]["S"][0] for item in users if item["sk"]["S"] != "~"} == {"l"}  # links to Lex conversations
     assert all("expires_at" in item for item in items)
 
 
@@ -73,4 +74,5 @@ def test_an_empty_patch_of_a_new_user_writes_no_item(stack):
     assert messages_text(lex("lex_greeting", token("new-user"))).startswith("Hello!")  # no profile: no name
     assert call(http_event("PATCH", "/profile", actor="new-user", body={})).body == {"profile": {}}
     assert call(http_event("PATCH", "/profile", actor="new-user", body={"name": None})).body == {"profile": {}}
-    assert not [item for item in stack.scan(TableName=TABLE)["Items"] if item["pk"]["S"].startswith("U")]
+    users = [item for item in stack.scan(TableName=TABLE)["Items"] if item["pk"]["S"].startswith("U")]
+    assert not [item for item in users if item["sk"]["S"] == "~"]  # no profile item (the Lex turn's link only)

@@ -563,3 +563,127 @@ def test_the_page_says_what_to_do_and_counts_as_the_api_does(browser: Any, serve
     assert turns_height > turns_visible  # the conversation does
     driver.find_element(By.CSS_SELECTOR, "#tabs [data-tab='chat']").click()
     assert el(driver, "target").is_displayed()
+
+
+# --- the conversation sidebar and "your data" (conversations.js) ------------------------------------------------------
+
+
+def conversation_titles(driver: Any) -> list[str]:
+    """The listed titles, top to bottom (read in one script: the list may be redrawn at any moment)."""
+    script = "return [...document.querySelectorAll('#conversation-list .conversation-title')].map((e) => e.textContent)"
+    return list(driver.execute_script(script))
+
+
+def conversation_item(driver: Any, session_id: str) -> Any:
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, f'#conversation-list li[data-session-id="{session_id}"]')
+
+
+def click_in(driver: Any, session_id: str, css: str) -> None:
+    """Click ``css`` inside a conversation's list item, finding it again if the list was redrawn meanwhile."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    def attempt(d: Any) -> bool:
+        try:
+            conversation_item(d, session_id).find_element(By.CSS_SELECTOR, css).click()
+        except (StaleElementReferenceException, NoSuchElementException):
+            return False
+        return True
+
+    wait(driver, attempt, f"{css} of {session_id} clicked")
+
+
+def test_the_conversation_sidebar_lists_renames_deletes_exports_and_erases(browser: Any, served: Served) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver, actor = browser, "carol"
+    ids = []
+    for n in range(23):  # more than one page of 20
+        status, created, _ = request(f"{served.url}/sessions", "POST", {}, actor=actor)
+        assert status == 201
+        ids.append(created["session_id"])
+        sent = request(f"{served.url}/sessions/{ids[-1]}/messages", "POST", {"message": f"topic {n}"}, actor=actor)
+        assert sent[0] == 200
+    driver.get(f"{served.url}/")
+    wait(driver, lambda d: "local server" in text(d, "status"), "the page found the local server")
+    driver.execute_script(
+        "const e = document.getElementById('actor'); e.value = arguments[0];"
+        "e.dispatchEvent(new Event('change', {bubbles: true}));",
+        actor,
+    )
+
+    # the newest 20, newest first, with titles and relative times; More pages on
+    wait(driver, lambda d: len(conversation_titles(d)) == 20, "the first page of conversations")
+    assert conversation_titles(driver)[:2] == ["topic 22", "topic 21"]
+    assert driver.find_element(By.CSS_SELECTOR, "#conversation-list time").text == "just now"
+    click(driver, "conversations-more")
+    wait(driver, lambda d: len(conversation_titles(d)) == 23, "the second page appended")
+    assert conversation_titles(driver)[-1] == "topic 0"
+    assert not el(driver, "conversations-more").is_displayed()
+
+    # open one from the list
+    click_in(driver, ids[0], ".conversation-open")
+    wait(driver, lambda d: text(d, "session-id") == ids[0] and len(messages(d)) == 2, "the conversation opened")
+    current = "return document.querySelector(`li[data-session-id='${arguments[0]}']`)?.classList.contains('current')"
+    wait(driver, lambda d: d.execute_script(current, ids[0]), "marked current")
+
+    # a new session is listed at once, untitled; its first message titles it
+    click(driver, "new-session")
+    wait(driver, lambda d: text(d, "session-id") not in (ids[0], EMPTY), "a new session")
+    fresh = text(driver, "session-id")
+    wait(driver, lambda d: conversation_titles(d)[:1] == ["Untitled conversation"], "the new session on top")
+    send(driver, "Plan a trip to Rome in May")
+    wait(driver, lambda d: conversation_titles(d)[:1] == ["Plan a trip to Rome in May"], "titled by its first message")
+
+    # rename in place
+    click_in(driver, fresh, ".conversation-rename")
+    box = conversation_item(driver, fresh).find_element(By.CSS_SELECTOR, "input.conversation-title-input")
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys("Rome 2027", Keys.ENTER)
+    wait(driver, lambda d: conversation_titles(d)[:1] == ["Rome 2027"], "the new title in place")
+    listed = request(f"{served.url}/sessions?limit=1", actor=actor)[1]["sessions"][0]
+    assert (listed["session_id"], listed["title"]) == (fresh, "Rome 2027")
+    driver.save_screenshot(str(artifacts_dir() / "chat_page_sidebar.png"))
+
+    # delete in place, after a confirmation
+    click_in(driver, ids[5], ".conversation-delete")
+    click_in(driver, ids[5], ".conversation-confirm-no")
+    assert request(f"{served.url}/sessions/{ids[5]}", actor=actor)[0] == 200
+    click_in(driver, ids[5], ".conversation-delete")
+    click_in(driver, ids[5], ".conversation-confirm-yes")
+    wait(driver, lambda d: "topic 5" not in conversation_titles(d), "the deleted conversation leaves the list")
+    assert request(f"{served.url}/sessions/{ids[5]}", actor=actor)[0] == 404
+
+    # export my data: one JSON download of every page
+    driver.find_element(By.CSS_SELECTOR, "#data-settings summary").click()
+    click(driver, "export-data")
+    wait(driver, lambda d: el(d, "export-link").is_displayed(), "the download link")
+    exported = json.loads(
+        driver.execute_async_script(
+            "const done = arguments[0]; fetch(document.getElementById('export-link').href)"
+            ".then((r) => r.text()).then(done);"
+        )
+    )
+    assert len(exported["sessions"]) == 23
+    rome = next(s for s in exported["sessions"] if s["session_id"] == fresh)
+    assert rome["title"] == "Rome 2027"
+    assert rome["messages"][0]["content"] == "Plan a trip to Rome in May"
+    assert el(driver, "export-link").get_attribute("download").endswith(".json")
+
+    # erase me: a confirmation, then a receipt, and nothing is left
+    click(driver, "erase-me")
+    wait(driver, lambda d: el(d, "erase-confirm").is_displayed(), "the confirmation")
+    click(driver, "erase-confirm-no")
+    assert len(request(f"{served.url}/sessions", actor=actor)[1]["sessions"]) == 20
+    click(driver, "erase-me")
+    click(driver, "erase-confirm-yes")
+    wait(driver, lambda d: el(d, "erase-receipt").is_displayed(), "the receipt")
+    assert "sessions: 23" in text(driver, "erase-receipt")
+    wait(driver, lambda d: "No conversations yet." in text(d, "conversation-list"), "an empty list")
+    assert text(driver, "session-id") == EMPTY
+    assert request(f"{served.url}/sessions", actor=actor)[1] == {"sessions": [], "next_cursor": None}
+    assert request(f"{served.url}/me/export", actor=actor)[1]["sessions"] == []
+    driver.save_screenshot(str(artifacts_dir() / "chat_page_conversations.png"))

@@ -127,15 +127,15 @@ def test_serve_logs_one_line_per_request_and_keeps_json_logs_in_a_file(served: S
     status, created = request(f"{served.url}/sessions", "POST", {})
     assert status == 201
     assert request(f"{served.url}/sessions/{created['session_id']}")[0] == 200
-    assert request(f"{served.url}/sessions/x", "PATCH")[0] == 404
+    assert request(f"{served.url}/sessions/x", "PUT")[0] == 404
     deadline = time.monotonic() + 10  # the access line is written once the response has gone out
-    while "  PATCH  /sessions/x  404  " not in served.output() and time.monotonic() < deadline:
+    while "  PUT    /sessions/x  404  " not in served.output() and time.monotonic() < deadline:
         time.sleep(0.1)
     log = served.output()
     assert "ready in" in log
     assert "  POST   /sessions  201  " in log
     assert f"  GET    /sessions/{created['session_id']}  200  " in log
-    assert "  PATCH  /sessions/x  404  " in log
+    assert "  PUT    /sessions/x  404  " in log
     assert '"level"' not in log  # the functions' JSON logs are not mixed in
     assert served.errors() == ""  # no warnings, no tracebacks
     function_log = (served.state_dir / "logs" / "functions.log").read_text().splitlines()

@@ -399,7 +399,7 @@ def test_unknown_route_is_json_404(chat, path):
 
 
 @pytest.mark.parametrize(
-    ("method", "path"), [("GET", "/sessions"), ("PUT", "/sessions/s1"), ("PATCH", "/sessions/s1/messages")]
+    ("method", "path"), [("PUT", "/sessions"), ("PUT", "/sessions/s1"), ("PATCH", "/sessions/s1/messages")]
 )
 def test_a_method_the_api_does_not_declare_is_json_404(chat, method, path):
     """API Gateway forwards only declared routes; the function answers any other request as an unknown route."""

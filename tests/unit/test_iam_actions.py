@@ -9,6 +9,7 @@ set: a new call in the code without a grant would be AccessDenied in AWS, a gran
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,15 +49,24 @@ def iam_actions(operation: str, params: dict[str, Any]) -> set[str]:
     return {PLAIN[operation]}
 
 
+INDEX_ARN = re.compile(r"^\$\{SessionTable\.Arn\}/index/([\w.-]+)$")
+
+
 def granted(function_id: str) -> set[str]:
-    """The DynamoDB actions ``function_id``'s policies grant on the session table."""
+    """The DynamoDB actions ``function_id``'s policies grant on the session table (and ``... on index X``)."""
     policies = load_template()["Resources"][function_id]["Properties"]["Policies"]
     actions: set[str] = set()
     for policy in policies:
         if isinstance(policy, dict) and "Statement" in policy:
             for statement in policy["Statement"]:
                 listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                actions |= {a for a in listed if a.startswith("dynamodb:")}
+                dynamo = {a for a in listed if a.startswith("dynamodb:")}
+                resource = statement["Resource"]
+                index = INDEX_ARN.match(resource.get("Fn::Sub", "")) if isinstance(resource, dict) else None
+                if index:  # a grant on an index only: no table access
+                    actions |= {f"{a} on index {index.group(1)}" for a in dynamo}
+                else:
+                    actions |= dynamo
     return actions
 
 
@@ -69,6 +79,8 @@ def recorded(moto_dynamodb, monkeypatch) -> Iterator[tuple[DynamoDBSessionStore,
 
     def record(model: Any, params: dict[str, Any], **_: Any) -> None:
         actions.update(iam_actions(model.name, params))
+        if "IndexName" in params:
+            actions.add(f"{PLAIN[model.name]} on index {params['IndexName']}")
 
     moto_dynamodb.meta.events.register("before-parameter-build.dynamodb.*", record)
     with served_jwks() as (jwks_url, _):
@@ -122,6 +134,12 @@ def test_chat_function_grant_is_exactly_what_its_routes_call(recorded):
         assert call(http_event("DELETE", f"/sessions/{sid}")).status == 204
         assert call(http_event("PATCH", "/profile", body={"name": "Ana"})).status == 200
         assert call(http_event("GET", "/profile")).body == {"profile": {"name": "Ana"}}
+        kept = call(http_event("POST", "/sessions")).body["session_id"]
+        assert call(http_event("POST", f"/sessions/{kept}/messages", body={"message": "hi"})).status == 200
+        assert call(http_event("GET", "/sessions", query={"limit": "1"})).status == 200
+        assert call(http_event("PATCH", f"/sessions/{kept}", body={"title": "Named"})).status == 200
+        assert call(http_event("GET", "/me/export")).status == 200
+        assert call(http_event("DELETE", "/me")).body["complete"] is True
     finally:
         chat_app.configure()
     assert actions == granted("AgentChatFunction")

@@ -140,7 +140,7 @@ def call(app: LocalApp, method: str, target: str, body: bytes = b"") -> tuple[in
     ("method", "target"),
     [
         ("GET", "/nope"),
-        ("PATCH", "/sessions/s1"),  # a known path with a method no route has
+        ("PUT", "/sessions/s1"),  # a known path with a method no route has
         ("PUT", "/sessions"),
         ("GET", "/sessions/s1/messages/extra"),
         ("POST", "/"),

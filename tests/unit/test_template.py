@@ -238,6 +238,21 @@ def test_table_key_schema_is_pk_sk_on_demand():
     assert spec["BillingMode"] == "PAY_PER_REQUEST"
 
 
+def test_the_conversation_list_index_is_sparse_keyed_by_actor_and_activity_with_a_small_projection():
+    from chatstate.store import items
+
+    spec = session_table_spec()
+    (index,) = spec["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == items.INDEX_NAME
+    assert index["KeySchema"] == [
+        {"AttributeName": items.INDEX_PK, "KeyType": "HASH"},
+        {"AttributeName": items.INDEX_SK, "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["ti", "c", "m", "expires_at"]}
+    types = {a["AttributeName"]: a["AttributeType"] for a in spec["AttributeDefinitions"]}
+    assert types == {"pk": "S", "sk": "S", items.INDEX_PK: "S", items.INDEX_SK: "N"}
+
+
 GRANTED_DYNAMODB_ACTIONS = {
     # What each function's code calls (tests/unit/test_iam_actions.py records it on moto and compares).
     "LexFulfillmentFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"},
@@ -259,7 +274,11 @@ def test_dynamodb_access_is_explicit_and_scoped_to_the_table(function_id):
     for statement in dynamo:
         actions = as_list(statement["Action"])
         assert not any("*" in action for action in actions)
-        assert as_list(statement["Resource"]) == [{"Fn::GetAtt": ["SessionTable", "Arn"]}]
+        table = [{"Fn::GetAtt": ["SessionTable", "Arn"]}]
+        index = [{"Fn::Sub": "${SessionTable.Arn}/index/by-activity"}]  # the conversation list: Query only
+        assert as_list(statement["Resource"]) == table or (
+            as_list(statement["Resource"]) == index and actions == ["dynamodb:Query"]
+        )
     actions = {a for s in dynamo for a in as_list(s["Action"])}
     assert actions == GRANTED_DYNAMODB_ACTIONS[function_id]
 
@@ -515,6 +534,7 @@ def test_chat_function_environment_and_routes():
     assert {"BEDROCK_MODEL_ID": "", "CHAT_HISTORY_TURNS": "5"}.items() <= spec.environment.items()
     assert "CHAT_SYSTEM_PROMPT" in spec.environment
     assert {route.route_key for route in spec.http_routes} == chat_app.routes()  # declared once: the resolver
+    assert {"GET /sessions", "PATCH /sessions/{session_id}", "GET /me/export", "DELETE /me"} <= chat_app.routes()
     events = RESOURCES["AgentChatFunction"]["Properties"]["Events"].values()
     assert all(e["Properties"]["PayloadFormatVersion"] == "2.0" for e in events)
     assert all(e["Properties"]["ApiId"] == {"Ref": "ChatApi"} for e in events)

@@ -8,6 +8,6 @@ the resolver, so the template check and the tests follow. Each route must also b
 
 from __future__ import annotations
 
-from chat_routes import profile, sessions
+from chat_routes import conversations, profile, sessions
 
-ROUTERS = (sessions.router, profile.router)
+ROUTERS = (sessions.router, conversations.router, profile.router)

@@ -15,6 +15,7 @@ __version__ = "0.1.0"
 TYPE_CHECKING = False  # type checkers read the block below; at run time it names the exports (chatstate._exports)
 
 if TYPE_CHECKING:
+    from chatstate.account import AccountService as AccountService
     from chatstate.attributes import AttributesTooLarge as AttributesTooLarge
     from chatstate.attributes import ServerOnly as ServerOnly
     from chatstate.attributes import SessionAttributes as SessionAttributes
@@ -35,7 +36,9 @@ if TYPE_CHECKING:
     from chatstate.models import MessagePage as MessagePage
     from chatstate.models import NewMessage as NewMessage
     from chatstate.models import Session as Session
+    from chatstate.models import SessionListPage as SessionListPage
     from chatstate.models import SessionRef as SessionRef
+    from chatstate.models import SessionSummary as SessionSummary
     from chatstate.models import StatePatch as StatePatch
     from chatstate.profile.model import Profile as Profile
     from chatstate.profile.model import Shared as Shared

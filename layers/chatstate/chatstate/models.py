@@ -133,6 +133,15 @@ class Session(BaseModel):
         exclude=True,
         description="The tag of the request that wrote the newest turn (``append(origin=...)``), if it had one.",
     )
+    author: str | None = Field(
+        default=None,
+        exclude=True,
+        description="The verified user who made the newest turn (``append(author=...)``), if one was signed in.",
+    )
+    title: str | None = Field(default=None, description="The conversation's title (derived or renamed).")
+    listed_at: datetime | None = Field(
+        default=None, exclude=True, description="Store bookkeeping: the activity time the conversation list holds."
+    )
 
     @property
     def ref(self) -> SessionRef:
@@ -145,6 +154,24 @@ class Session(BaseModel):
             return default
         value = self.state[key]
         return adapter_for(model).validate_python(value) if model is not None else value
+
+
+class SessionSummary(BaseModel):
+    """One conversation as the list shows it (values as of its listed activity)."""
+
+    session_id: SessionId
+    title: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    message_count: int = 0
+
+
+class SessionListPage(BaseModel):
+    """One page of an actor's conversations, newest activity first; ``next_cursor`` pages to older ones."""
+
+    sessions: list[SessionSummary]
+    next_cursor: str | None = None
 
 
 class LoadedSession(BaseModel):

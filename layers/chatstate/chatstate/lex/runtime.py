@@ -165,17 +165,19 @@ class LexRuntime[A: SessionAttributes]:
         verified = self.profiles.verify(event, self.router.attributes_type) if self.profiles is not None else None
         if self.profiles is not None:  # the agent sees only this person's turns
             history = self.profiles.history(verified, session, history)
+        saved = None
         for run in range(1, MAX_TURN_RUNS + 1):
             result = self._run(event, session, history=history, agent=agent, verified=verified, first=run == 1, key=key)
             if not (result.messages or result.changes or result.remove):
                 break
             try:
-                store.append(
+                saved = store.append(
                     ref,
                     result.messages,
                     expected=session if session is not None else NEW_SESSION,
                     state=StatePatch(values=result.changes, remove=result.remove),
                     origin=key,
+                    author=verified.subject if verified is not None else None,
                 )
                 break
             except StaleState as stale:
@@ -186,6 +188,8 @@ class LexRuntime[A: SessionAttributes]:
                 session = stale.session
         if result.linked is not None and self.profiles is not None:  # only the saved run reaches the profile
             self.profiles.save(result.linked, result.attributes)
+        if verified is not None and self.profiles is not None and saved is not None and saved.messages:
+            self._link(ref, verified.subject, session, self.profiles.profiles.ttl_seconds)
         self._count("LexTurns")
         self.logger.info(
             "lex turn",
@@ -197,6 +201,15 @@ class LexRuntime[A: SessionAttributes]:
             },
         )
         return result.answer
+
+    def _link(self, ref: SessionRef, subject: str, session: Session | None, ttl_seconds: int) -> None:
+        """Link the conversation to the verified user on their first turn of it (the newest turn was not theirs).
+
+        Their turns name them (``append(author=...)``); the link finds the conversation for an export or erase.
+        """
+        if session is not None and session.author == subject:
+            return
+        self.store.link(subject, ref, ttl_seconds=ttl_seconds)
 
     def _run(
         self,

@@ -52,6 +52,10 @@ class ProfileStore:
         """The live profile's fields (``{}`` when there is none or it expired)."""
         return self.props.get_user_props(check_subject(subject))
 
+    def delete(self, subject: str) -> bool:
+        """Erase the profile (idempotent); whether a live one existed."""
+        return self.props.delete_user_props(check_subject(subject))
+
     def merge(self, subject: str, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Set ``fields`` (a ``None`` value removes the field) atomically; returns the merged profile.
 

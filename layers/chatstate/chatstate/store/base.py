@@ -14,6 +14,17 @@ six primitives on plain records (``chatstate.store.records``):
 * ``_purge(ref, incarnation)``: delete the head if it holds ``incarnation``, then (best effort) the
   turns and records of that incarnation and older ones.
 
+The conversation list and a user's data add ``_list`` (index entries of an actor, newest activity
+first), ``_rename``, ``_wipe`` (a page of a session's items, head last), ``_authored`` /
+``_delete_authored`` (one user's turns of a shared conversation) and ``_put_link`` / ``_links`` /
+``_delete_link`` (the conversations a verified user spoke in).
+
+Listed sessions (``StorePolicy.listed_channels``) carry a title and a listed activity on the head:
+the first turn with a user message sets the title (on the head write that creates the session, or a
+touch), and a stateless turn moves the listed activity (a head touch, in the turn's own write) only
+when it is at least ``StorePolicy.index_interval_seconds`` old. So a stateless turn rewrites the head
+at most once per interval of activity, and the list's order is exact to within that interval.
+
 Lifetimes: a turn lives one TTL after it was written; the session lives as long as its newest turn
 or its head's last write, whichever is later. The head's own TTL attribute runs ``ttl + slack``
 (``StorePolicy.head_slack_seconds``) and is pushed forward on a turn only when fewer than one TTL
@@ -44,18 +55,21 @@ from chatstate.exceptions import (
 )
 from chatstate.models import (
     AppendResult,
+    Channel,
     LoadedSession,
     Message,
     MessagePage,
     NewMessage,
     RequestRecord,
     Session,
+    SessionListPage,
     SessionRef,
+    SessionSummary,
     StatePatch,
     to_jsonable,
 )
 from chatstate.store import items, logic
-from chatstate.store.port import NEW_SESSION, SessionStore, StorePolicy, _NewSession
+from chatstate.store.port import MAX_TITLE_CHARS, NEW_SESSION, SessionStore, StorePolicy, _NewSession
 from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
 
 logger = logging.getLogger(__name__)
@@ -136,6 +150,50 @@ class BaseSessionStore(SessionStore):
     def _purge(self, ref: SessionRef, incarnation: int) -> bool:
         """Delete the head if it holds ``incarnation`` (``False`` if not), then best-effort older items."""
 
+    @abstractmethod
+    def _list(
+        self, scope: str, floor: datetime | None, after: tuple[int, str] | None, limit: int
+    ) -> list[tuple[str, Head]]:
+        """Up to ``limit`` index entries of ``scope`` (session id, projected head), newest activity first.
+
+        Only entries with activity above ``floor`` (all when ``None``), strictly after ``after`` =
+        (activity ms, session id) in that order. One index read.
+        """
+
+    @abstractmethod
+    def _rename(
+        self, ref: SessionRef, title: str, now: datetime, head_after: datetime, activity_after: datetime
+    ) -> Head | None:
+        """Set the title and bump the version; the head after, or ``None``.
+
+        Only if the head lives past ``head_after`` or its activity is after ``activity_after``; an unlisted
+        head gets listed.
+        """
+
+    @abstractmethod
+    def _wipe(self, ref: SessionRef) -> tuple[dict[str, int], bool]:
+        """Delete one page of the partition's items, the head only once nothing else is left."""
+
+    @abstractmethod
+    def _authored(self, ref: SessionRef, author: str) -> list[tuple[int, Turn]]:
+        """Every turn of the partition (any incarnation, expired or not) made by ``author``: (incarnation, turn)."""
+
+    @abstractmethod
+    def _delete_authored(self, ref: SessionRef, author: str) -> int:
+        """Delete every turn of the partition made by ``author``; how many."""
+
+    @abstractmethod
+    def _put_link(self, user_id: str, ref: SessionRef, expires_at: datetime) -> None:
+        """Write (or refresh) the user's link to ``ref``."""
+
+    @abstractmethod
+    def _links(self, user_id: str) -> list[SessionRef]:
+        """Every link of the user, expired or not."""
+
+    @abstractmethod
+    def _delete_link(self, user_id: str, ref: SessionRef) -> None:
+        """Delete the user's link to ``ref``."""
+
     # -- lifetimes --------------------------------------------------------------------------------
     def _now(self) -> datetime:
         return logic.now_ms(self.policy)
@@ -156,12 +214,12 @@ class BaseSessionStore(SessionStore):
         expires = self._head_lives_until(head)
         updated = head.updated_at
         turns, events, users = head.turns, head.event_count, head.message_count
-        origin = None
+        origin = author = None
         if newest is not None:
             expires, updated = max(expires, newest.expires_at), max(updated, newest.created_at)
             if newest.number >= turns:
                 turns, events, users = newest.number, newest.event_count, newest.message_count
-                origin = newest.origin
+                origin, author = newest.origin, newest.author
         if not logic.alive(expires, now):
             return None
         return Session.model_construct(
@@ -180,6 +238,9 @@ class BaseSessionStore(SessionStore):
             state=head.state,
             head_expires_at=head.expires_at,
             origin=origin,
+            author=author,
+            title=head.title,
+            listed_at=head.activity,
         )
 
     def _current(self, ref: SessionRef, turns: int = 1) -> tuple[Snapshot, Session | None]:
@@ -200,6 +261,8 @@ class BaseSessionStore(SessionStore):
             event_count=session.event_count,
             message_count=session.message_count,
             schema_version=session.schema_version,
+            title=session.title,
+            activity=session.listed_at,
         )
         return replace(head, **changes)
 
@@ -209,6 +272,19 @@ class BaseSessionStore(SessionStore):
             logic.check_item_size(items.turn_to_item(ref, incarnation, turn), f"turn {turn.number}")
         if head is not None:
             logic.check_item_size(items.head_to_item(ref, head.head), "session state")
+
+    def _listed(self, ref: SessionRef) -> bool:
+        return ref.channel in self.policy.listed_channels
+
+    def _index_due(self, current: Session, title: str | None, now: datetime) -> bool:
+        """Whether a stateless turn at ``now`` must touch the head for the list.
+
+        It must for a first title, for a head not listed yet (written before listing existed), and when the
+        listed activity is at least one interval old.
+        """
+        if title is not None or current.listed_at is None:
+            return True
+        return (now - current.listed_at).total_seconds() >= self.policy.index_bound_seconds
 
     # -- sessions ---------------------------------------------------------------------------------
     def create(self, ref: SessionRef, *, state: Mapping[str, Any] | None = None) -> Session:
@@ -226,6 +302,7 @@ class BaseSessionStore(SessionStore):
                 updated_at=now,
                 expires_at=self._head_expiry(now),
                 state=values,
+                activity=now if self._listed(ref) else None,
             )
             write = HeadWrite(head, "create", expect_incarnation=dead)
             self._checked(ref, head.incarnation, None, write)
@@ -270,6 +347,7 @@ class BaseSessionStore(SessionStore):
         fingerprint: str | None = None,
         create: bool = True,
         origin: str | None = None,
+        author: str | None = None,
     ) -> AppendResult:
         """Append one turn (and a state patch) with one conditional write, retried on conflicts."""
         patch = state if state else None
@@ -294,7 +372,7 @@ class BaseSessionStore(SessionStore):
             if current is None and not create:
                 raise _not_found(ref)
             tag = origin if origin is not None else request_id
-            turn, head, result = self._plan(ref, current, dead, messages, patch, tag, now)
+            turn, head, result = self._plan(ref, current, dead, messages, patch, tag, now, author)
             record = None
             if request_id is not None and turn is not None:
                 record = RequestRecord(
@@ -346,15 +424,23 @@ class BaseSessionStore(SessionStore):
         patch: StatePatch | None,
         tag: str | None,
         now: datetime,
+        author: str | None = None,
     ) -> tuple[Turn | None, HeadWrite | None, Session]:
         """The turn (tagged ``tag``) and head write that append ``messages`` (and ``patch``), and the session after."""
         expires = self._expiry(now)
+        listed = self._listed(ref)
+        title = None
+        if listed and (current is None or current.title is None):
+            first = next((m.content for m in messages if m.role == "user"), None)
+            title = logic.derive_title(first) if first else None
         if current is None:
             head = Head(
                 incarnation=logic.new_incarnation(now, dead or 0),
                 created_at=now,
                 updated_at=now,
                 expires_at=self._head_expiry(now),
+                title=title,
+                activity=now if listed else None,
             )
             current = self._session(ref, head, None, now)
             assert current is not None
@@ -382,6 +468,7 @@ class BaseSessionStore(SessionStore):
                 created_at=now,
                 expires_at=expires,
                 origin=tag,
+                author=author,
             )
         counters: dict[str, Any] = {
             "turns": turn.number if turn else current.turns,
@@ -390,6 +477,9 @@ class BaseSessionStore(SessionStore):
         }
         if turn is not None:
             counters["origin"] = tag
+            counters["author"] = author
+        if listed:
+            counters["title"] = current.title or title
         result = current.model_copy(
             update={**counters, "updated_at": now, "expires_at": max(expires, current.expires_at)}
         )
@@ -403,6 +493,7 @@ class BaseSessionStore(SessionStore):
                     "version": version,
                     "head_expires_at": self._head_expiry(now),
                     "expires_at": expires,
+                    "listed_at": now if listed else current.listed_at,
                 }
             )
             new_head = self._head_of(result)
@@ -413,8 +504,12 @@ class BaseSessionStore(SessionStore):
         elif turn is not None and (
             current.head_expires_at is None
             or logic.epoch_seconds(current.head_expires_at) < logic.epoch_seconds(expires)
+            or (listed and self._index_due(current, title, now))
         ):
-            result = result.model_copy(update={"head_expires_at": self._head_expiry(now)})
+            update: dict[str, Any] = {"head_expires_at": self._head_expiry(now)}
+            if listed:
+                update["listed_at"] = now
+            result = result.model_copy(update=update)
             head_write = HeadWrite(self._head_of(result, updated_at=current.updated_at), "touch")
         elif turn is None:
             result = current
@@ -539,6 +634,7 @@ class BaseSessionStore(SessionStore):
                     "updated_at": now,
                     "expires_at": max(self._expiry(now), current.expires_at),
                     "head_expires_at": self._head_expiry(now),
+                    "listed_at": now if self._listed(ref) else current.listed_at,
                 }
             )
             write = HeadWrite(self._head_of(result), "replace", expect_version=current.version)
@@ -559,3 +655,122 @@ class BaseSessionStore(SessionStore):
         """Remove every state key except those retained."""
         keep = set(retain)
         return self._change_state(ref, lambda state: {k: v for k, v in state.items() if k in keep})
+
+    # -- the conversation list ----------------------------------------------------------------------
+    def _summary(self, session_id: str, head: Head) -> SessionSummary:
+        """A list entry from an (index-projected) head: values as of its listed activity."""
+        activity = head.activity or head.updated_at
+        expires = max(self._head_lives_until(head), self._expiry(activity))
+        return SessionSummary.model_construct(
+            session_id=session_id,
+            title=head.title,
+            created_at=head.created_at,
+            updated_at=activity,
+            expires_at=expires,
+            message_count=head.message_count,
+        )
+
+    def list_sessions(
+        self, actor_id: str, *, channel: Channel = "api", limit: int = 20, cursor: str | None = None
+    ) -> SessionListPage:
+        """One index read of ``limit + 1`` entries above the expiry floor: full pages, no filter after the limit."""
+        logic.check_page_size(limit)
+        scope = items.actor_scope(channel, actor_id)
+        after = logic.decode_list_cursor(scope, cursor) if cursor else None
+        floor = self._now() - timedelta(seconds=self.policy.ttl_seconds)
+        deadline.check("session store read")
+        entries = self._list(scope, floor, after, limit + 1)
+        page = entries[:limit]
+        next_cursor = None
+        if len(entries) > limit:
+            last_id, last_head = page[-1]
+            next_cursor = logic.encode_list_cursor(scope, _ms(last_head.activity or last_head.updated_at), last_id)
+        return SessionListPage(sessions=[self._summary(sid, head) for sid, head in page], next_cursor=next_cursor)
+
+    def rename(self, ref: SessionRef, title: str) -> SessionSummary:
+        """Set the title in one conditional UpdateItem (listing a session written before listing existed)."""
+        if not self._listed(ref):
+            raise ValueError(f"sessions of channel {ref.channel!r} are not listed")
+        clean = logic.check_title(title, MAX_TITLE_CHARS)
+        now = self._now()
+        deadline.check("session store write")
+        head_after = now + timedelta(seconds=self.policy.head_slack_seconds)
+        activity_after = now - timedelta(seconds=self.policy.ttl_seconds)
+        head = self._rename(ref, clean, now, head_after, activity_after)
+        if head is None:
+            raise _not_found(ref)
+        return self._summary(ref.session_id, head)
+
+    # -- a user's data (export, erase) ------------------------------------------------------------
+    def session_refs(
+        self, actor_id: str, *, channel: Channel = "api", after: str | None = None
+    ) -> tuple[list[tuple[SessionRef, str]], bool]:
+        """A page of the actor's indexed sessions (expired or not), newest first, each with the position after it."""
+        scope = items.actor_scope(channel, actor_id)
+        start = logic.decode_list_cursor(scope, after) if after else None
+        deadline.check("session store read")
+        entries = self._list(scope, None, start, _REFS_PAGE)
+        found = [
+            (
+                SessionRef.of(actor_id, sid, channel),
+                logic.encode_list_cursor(scope, _ms(head.activity or head.updated_at), sid),
+            )
+            for sid, head in entries
+        ]
+        return found, len(entries) == _REFS_PAGE
+
+    def history(
+        self, ref: SessionRef, *, below: int | None = None, limit: int = 200, incarnation: int | None = None
+    ) -> tuple[list[Message], int | None]:
+        """Live messages below turn ``below``, oldest first, and where to go on (one read given ``incarnation``)."""
+        deadline.check("session store read")
+        if incarnation is None:
+            head = self._get_head(ref)
+            if head is None:
+                return [], None
+            incarnation = head.incarnation
+        now = self._now()
+        turns, more = self._read_turns(ref, incarnation, below or items.MAX_TURN + 1, limit)
+        live = [t for t in turns if logic.alive(t.expires_at, now)]
+        messages = [m for t in reversed(live) for m in t.messages]
+        following = turns[-1].number if more and turns and len(live) == len(turns) else None
+        return messages, following
+
+    def wipe(self, ref: SessionRef) -> tuple[dict[str, int], bool]:
+        """Delete a page of the session's items; the head (and its index entry) goes last."""
+        deadline.check("session store erase")
+        return self._wipe(ref)
+
+    def link(self, user_id: str, ref: SessionRef, *, ttl_seconds: int) -> None:
+        """One PutItem in the user's partition."""
+        deadline.check("session store write")
+        self._put_link(user_id, ref, self.policy.expiry_from(self._now(), ttl_seconds))
+
+    def links(self, user_id: str) -> list[SessionRef]:
+        """The user's linked conversations (one read per page)."""
+        deadline.check("session store read")
+        return self._links(user_id)
+
+    def authored_turns(self, ref: SessionRef, author: str) -> list[tuple[int, list[Message]]]:
+        """The live turns ``author`` made in ``ref``, oldest first."""
+        deadline.check("session store read")
+        now = self._now()
+        found = sorted(self._authored(ref, author), key=lambda pair: (pair[0], pair[1].number))
+        return [(turn.number, list(turn.messages)) for _, turn in found if logic.alive(turn.expires_at, now)]
+
+    def erase_authored(self, ref: SessionRef, author: str) -> int:
+        """Delete the turns ``author`` made in ``ref`` (expired ones too)."""
+        deadline.check("session store erase")
+        return self._delete_authored(ref, author)
+
+    def unlink(self, user_id: str, ref: SessionRef) -> None:
+        """Delete the link (idempotent)."""
+        deadline.check("session store erase")
+        self._delete_link(user_id, ref)
+
+
+_REFS_PAGE = 100
+
+
+def _ms(moment: datetime) -> int:
+    return items.epoch_ms(moment)

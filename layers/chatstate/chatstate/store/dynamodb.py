@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from chatstate.exceptions import (
@@ -251,18 +252,27 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
         head = write.head
         inc = {":i": {"N": str(head.incarnation)}}
         if write.mode == "touch":
+            sets = ["expires_at = :x", "n = :n", "e = :e", "m = :m"]
+            values = {
+                **inc,
+                ":x": {"N": str(logic.epoch_seconds(head.expires_at))},
+                ":n": {"N": str(head.turns)},
+                ":e": {"N": str(head.event_count)},
+                ":m": {"N": str(head.message_count)},
+            }
+            if head.activity is not None:  # the list's index entry: scope (backfills an unlisted head) and activity
+                sets += [f"{items.INDEX_PK} = :ga", f"{items.INDEX_SK} = :la"]
+                values[":ga"] = {"S": items.actor_scope(ref.channel, ref.actor_id)}
+                values[":la"] = {"N": str(_ms(head.activity))}
+            if head.title is not None:  # a rename meanwhile wins
+                sets.append("ti = if_not_exists(ti, :ti)")
+                values[":ti"] = {"S": head.title}
             return "Update", {
                 "TableName": self.table_name,
                 "Key": items.key(items.session_pk(ref), items.HEAD_SK),
-                "UpdateExpression": "SET expires_at = :x, n = :n, e = :e, m = :m",
+                "UpdateExpression": "SET " + ", ".join(sets),
                 "ConditionExpression": "i = :i",
-                "ExpressionAttributeValues": {
-                    **inc,
-                    ":x": {"N": str(logic.epoch_seconds(head.expires_at))},
-                    ":n": {"N": str(head.turns)},
-                    ":e": {"N": str(head.event_count)},
-                    ":m": {"N": str(head.message_count)},
-                },
+                "ExpressionAttributeValues": values,
             }
         put: dict[str, Any] = {"TableName": self.table_name, "Item": items.head_to_item(ref, head)}
         if write.mode == "replace":
@@ -354,6 +364,156 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
             if not start:
                 return
 
+    # -- the conversation list and a user's data ----------------------------------------------------
+    def _list(
+        self, scope: str, floor: datetime | None, after: tuple[int, str] | None, limit: int
+    ) -> list[tuple[str, Head]]:
+        values: dict[str, Any] = {":g": {"S": scope}}
+        condition = f"{items.INDEX_PK} = :g"
+        if floor is not None:
+            condition += f" AND {items.INDEX_SK} > :f"
+            values[":f"] = {"N": str(_ms(floor))}
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": items.INDEX_NAME,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if after is not None:
+            kwargs["ExclusiveStartKey"] = {
+                items.INDEX_PK: {"S": scope},
+                items.INDEX_SK: {"N": str(after[0])},
+                **items.key(scope + after[1], items.HEAD_SK),
+            }
+        response = self._call("query", **kwargs)
+        return [
+            (items.session_id_of(item["pk"]["S"], scope), self._parse(items.index_entry_to_head, item))
+            for item in response.get("Items", [])
+        ]
+
+    def _rename(
+        self, ref: SessionRef, title: str, now: datetime, head_after: datetime, activity_after: datetime
+    ) -> Head | None:
+        try:
+            response = self._call(
+                "update_item",
+                ("head",),
+                TableName=self.table_name,
+                Key=items.key(items.session_pk(ref), items.HEAD_SK),
+                UpdateExpression=(
+                    f"SET ti = :t, v = v + :one, {items.INDEX_PK} = :g, "
+                    f"{items.INDEX_SK} = if_not_exists({items.INDEX_SK}, :now)"
+                ),
+                ConditionExpression=f"attribute_exists(i) AND (expires_at > :h OR {items.INDEX_SK} > :a)",
+                ExpressionAttributeValues={
+                    ":t": {"S": title},
+                    ":one": {"N": "1"},
+                    ":g": {"S": items.actor_scope(ref.channel, ref.actor_id)},
+                    ":now": {"N": str(_ms(now))},
+                    ":h": {"N": str(logic.epoch_seconds(head_after))},
+                    ":a": {"N": str(_ms(activity_after))},
+                },
+                ReturnValues="ALL_NEW",
+            )
+        except WriteConflict:
+            return None
+        head: Head = self._parse(items.item_to_head, response["Attributes"])
+        return head
+
+    def _wipe(self, ref: SessionRef) -> tuple[dict[str, int], bool]:
+        """One keys-only Query page (ascending: records, turns, then the head) and its deletes, 25 per batch."""
+        response = self._call(
+            "query",
+            TableName=self.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": items.session_pk(ref)}},
+            ProjectionExpression="pk, sk",
+            Limit=_WIPE_PAGE,
+            ConsistentRead=True,
+        )
+        found = response.get("Items", [])
+        counts = {"sessions": 0, "turns": 0, "requests": 0}
+        keys = [{"pk": i["pk"], "sk": i["sk"]} for i in found if i["sk"]["S"] != items.HEAD_SK]
+        for key in keys:
+            counts["turns" if key["sk"]["S"].startswith(items.TURN_PREFIX) else "requests"] += 1
+        for offset in range(0, len(keys), 25):
+            self._batch_delete(keys[offset : offset + 25])
+        head = any(i["sk"]["S"] == items.HEAD_SK for i in found)
+        if response.get("LastEvaluatedKey") and not head:
+            return counts, False
+        if head:
+            self._call("delete_item", TableName=self.table_name, Key=items.key(items.session_pk(ref), items.HEAD_SK))
+            counts["sessions"] = 1
+        return counts, True
+
+    def _turn_items(self, ref: SessionRef, author: str, projection: str | None) -> list[items.Item]:
+        found: list[items.Item] = []
+        start: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :t)",
+                "FilterExpression": "w = :w",
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": items.session_pk(ref)},
+                    ":t": {"S": items.TURN_PREFIX},
+                    ":w": {"S": author},
+                },
+                "ConsistentRead": True,
+            }
+            if projection:
+                kwargs["ProjectionExpression"] = projection
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            page = self._call("query", **kwargs)
+            found.extend(page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return found
+
+    def _authored(self, ref: SessionRef, author: str) -> list[tuple[int, Turn]]:
+        return [
+            (items.incarnation_of_turn(item), self._parse(items.item_to_turn, item))
+            for item in self._turn_items(ref, author, None)
+        ]
+
+    def _delete_authored(self, ref: SessionRef, author: str) -> int:
+        keys = [{"pk": i["pk"], "sk": i["sk"]} for i in self._turn_items(ref, author, "pk, sk")]
+        for offset in range(0, len(keys), 25):
+            self._batch_delete(keys[offset : offset + 25])
+        return len(keys)
+
+    def _put_link(self, user_id: str, ref: SessionRef, expires_at: datetime) -> None:
+        item = {
+            **items.key(items.user_pk(user_id), items.link_sk(ref)),
+            items.TTL_ATTRIBUTE: {"N": str(logic.epoch_seconds(expires_at))},
+        }
+        self._call("put_item", TableName=self.table_name, Item=item)
+
+    def _links(self, user_id: str) -> list[SessionRef]:
+        refs: list[SessionRef] = []
+        start: dict[str, Any] | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "TableName": self.table_name,
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :l)",
+                "ExpressionAttributeValues": {":pk": {"S": items.user_pk(user_id)}, ":l": {"S": items.LINK_PREFIX}},
+                "ProjectionExpression": "sk",
+                "ConsistentRead": True,
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            page = self._call("query", **kwargs)
+            refs.extend(self._parse(lambda i: items.ref_of_link(i["sk"]["S"]), i) for i in page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return refs
+
+    def _delete_link(self, user_id: str, ref: SessionRef) -> None:
+        self._call("delete_item", TableName=self.table_name, Key=items.key(items.user_pk(user_id), items.link_sk(ref)))
+
     def _batch_delete(self, keys: list[dict[str, Any]]) -> None:
         requests = [{"DeleteRequest": {"Key": key}} for key in keys]
         for attempt in range(6):
@@ -363,3 +523,11 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
                 return
             time.sleep(min(1.0, 0.05 * 2**attempt))
         raise StoreUnavailable("DynamoDB left deletes unprocessed")
+
+
+_WIPE_PAGE = 500
+"""Keys per erase page: one Query (about 50 KB of keys) and 20 BatchWriteItem requests."""
+
+
+def _ms(moment: datetime) -> int:
+    return items.epoch_ms(moment)

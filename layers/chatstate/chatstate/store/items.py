@@ -11,6 +11,12 @@ one turn               ``t<incarnation:11><turn:5>`` base 62  once per turn, ``a
 idempotency record     ``k<request id>``                     with the turn that used the key
 =====================  ====================================  =====================================
 
+An HTTP API session's head also carries the conversation list's index keys: ``ga`` (the channel-scoped
+actor, ``actor_scope``) and ``la`` (listed activity, ms), and its title ``ti``. The sparse global
+secondary index ``INDEX_NAME`` holds only those heads (``INCLUDE``: ``ti``, ``c``, ``m``, ``expires_at``).
+A verified user's links to the Lex conversations they spoke in are items ``l<Lex partition key>`` in
+their ``U<user id>`` partition; a Lex turn made by a verified user names them in ``w``.
+
 ``~`` sorts above every ``t…`` key and ``t…`` above every ``k…`` key, so one descending Query returns
 the head, then the newest turns: a load is a single request. The turn number in the sort key is the
 optimistic lock. Attribute names are one or two letters: every byte of every item read counts.
@@ -34,6 +40,10 @@ from chatstate.store.records import Head, Turn
 __all__ = ["MAX_ITEM_BYTES", "item_size"]
 
 HEAD_SK = "~"
+LINK_PREFIX = "l"
+INDEX_NAME = "by-activity"
+INDEX_PK = "ga"
+INDEX_SK = "la"
 TURN_PREFIX = "t"
 REQUEST_PREFIX = "k"
 TTL_ATTRIBUTE = "expires_at"
@@ -72,6 +82,33 @@ def session_pk(ref: SessionRef) -> str:
     return f"{CHANNEL_TAGS[ref.channel]}{len(ref.actor_id)}:{ref.actor_id}{ref.session_id}"
 
 
+def actor_scope(channel: str, actor_id: str) -> str:
+    """The index partition of an actor's sessions of one channel: the session key's prefix, injective as it is."""
+    return f"{CHANNEL_TAGS[channel]}{len(actor_id)}:{actor_id}"
+
+
+def session_id_of(pk: str, scope: str) -> str:
+    """The session id of a session partition key of ``scope``."""
+    if not pk.startswith(scope):
+        raise ValueError("partition key outside the scope")
+    return pk[len(scope) :]
+
+
+def link_sk(ref: SessionRef) -> str:
+    """Sort key (in a user's partition) of the link to a Lex conversation."""
+    return LINK_PREFIX + session_pk(ref)
+
+
+def ref_of_link(sk: str) -> SessionRef:
+    """The Lex conversation a link sort key names (raises ``ValueError`` on a malformed one)."""
+    pk = sk[len(LINK_PREFIX) :]
+    if not pk.startswith(CHANNEL_TAGS["lex"]):
+        raise ValueError("not a Lex link")
+    size, _, rest = pk[1:].partition(":")
+    bot = rest[: int(size)]
+    return SessionRef.lex(bot, rest[int(size) :])
+
+
 def user_pk(user_id: str) -> str:
     """Partition key of a user's props."""
     return f"{USER_TAG}{user_id}"
@@ -102,6 +139,11 @@ def key(pk: str, sk: str) -> Item:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
+def epoch_ms(moment: datetime) -> int:
+    """A datetime as whole epoch milliseconds (rounded: a parsed ``_from_ms`` value maps back exactly)."""
+    return round(moment.timestamp() * 1000)
+
+
 def epoch_seconds(moment: datetime) -> int:
     """A datetime as whole epoch seconds (the TTL attribute's unit)."""
     return int(moment.timestamp())
@@ -112,7 +154,7 @@ def _n(value: int) -> dict[str, str]:
 
 
 def _ms(moment: datetime) -> dict[str, str]:
-    return {"N": str(int(moment.timestamp() * 1000))}
+    return {"N": str(epoch_ms(moment))}
 
 
 def _from_ms(value: dict[str, str]) -> datetime:
@@ -155,6 +197,11 @@ def head_to_item(ref: SessionRef, head: Head) -> Item:
     }
     if head.state:
         item["s"] = {"S": dump_json(head.state)}
+    if head.title is not None:
+        item["ti"] = {"S": head.title}
+    if head.activity is not None:
+        item[INDEX_PK] = {"S": actor_scope(ref.channel, ref.actor_id)}
+        item[INDEX_SK] = _ms(head.activity)
     return item
 
 
@@ -171,6 +218,21 @@ def item_to_head(item: Item) -> Head:
         event_count=int(item["e"]["N"]),
         message_count=int(item["m"]["N"]),
         schema_version=int(item.get("z", {"N": SCHEMA_VERSION})["N"]),
+        title=item["ti"]["S"] if "ti" in item else None,
+        activity=_from_ms(item[INDEX_SK]) if INDEX_SK in item else None,
+    )
+
+
+def index_entry_to_head(item: Item) -> Head:
+    """A head as the index projects it (no state, version or turn counters beyond ``m``)."""
+    return Head(
+        incarnation=0,
+        created_at=_from_ms(item["c"]),
+        updated_at=_from_ms(item[INDEX_SK]),
+        expires_at=_from_s(item[TTL_ATTRIBUTE]),
+        message_count=int(item["m"]["N"]) if "m" in item else 0,
+        title=item["ti"]["S"] if "ti" in item else None,
+        activity=_from_ms(item[INDEX_SK]),
     )
 
 
@@ -195,6 +257,8 @@ def turn_to_item(ref: SessionRef, incarnation: int, turn: Turn) -> Item:
         item["x"] = {"M": redacted}
     if turn.origin is not None:
         item["r"] = {"S": turn.origin}
+    if turn.author is not None:
+        item["w"] = {"S": turn.author}
     return item
 
 
@@ -224,7 +288,13 @@ def item_to_turn(item: Item) -> Turn:
         created_at=created,
         expires_at=_from_s(item[TTL_ATTRIBUTE]),
         origin=item["r"]["S"] if "r" in item else None,
+        author=item["w"]["S"] if "w" in item else None,
     )
+
+
+def incarnation_of_turn(item: Item) -> int:
+    """The incarnation a turn item belongs to."""
+    return _from_b62(item["sk"]["S"][len(TURN_PREFIX) : len(TURN_PREFIX) + INCARNATION_WIDTH])
 
 
 # -- idempotency records ----------------------------------------------------------------------------

@@ -96,3 +96,56 @@ def decode_cursor(ref: SessionRef, cursor: str) -> tuple[int, int, int]:
     if not secrets.compare_digest(binding, _cursor_binding(ref, incarnation)):
         raise InvalidCursor("cursor was issued for another session")
     return incarnation, turn, index
+
+
+TITLE_CHARS = 60
+"""Longest derived title (characters), cut at a word boundary."""
+
+
+def derive_title(text: str, limit: int = TITLE_CHARS) -> str | None:
+    """A title from a first user message: whitespace collapsed, cut at a word boundary with an ellipsis."""
+    words = " ".join(text.split())
+    if not words:
+        return None
+    if len(words) <= limit:
+        return words
+    cut = words[: limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "…"
+
+
+def check_title(title: str, limit: int) -> str:
+    """A renamed title, trimmed; ``ValueError`` if empty, longer than ``limit`` or holding control characters."""
+    clean = title.strip()
+    if not clean or len(clean) > limit or any(ord(c) < 32 or ord(c) == 127 for c in clean):
+        raise ValueError(f"title must be 1..{limit} characters without control characters")
+    return clean
+
+
+def _scope_binding(scope: str) -> str:
+    return hashlib.sha256(scope.encode()).hexdigest()[:16]
+
+
+def encode_list_cursor(scope: str, activity_ms: int, session_id: str) -> str:
+    """An opaque cursor of the conversation list: continue after (activity, session id), bound to the actor."""
+    raw = json.dumps({"v": 1, "a": activity_ms, "s": session_id, "h": _scope_binding(scope)})
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_list_cursor(scope: str, cursor: str) -> tuple[int, str]:
+    """(activity ms, session id) from a list cursor; ``InvalidCursor`` if malformed or another actor's."""
+    try:
+        if len(cursor) > 512:
+            raise ValueError("too long")
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), parse_constant=_no_constant)
+        activity, session_id, binding = data["a"], data["s"], str(data["h"])
+        if data.get("v") != 1 or type(activity) is not int or not isinstance(session_id, str) or activity < 0:
+            raise ValueError("bad cursor fields")
+        SessionRef.of("x", session_id)
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursor("malformed cursor") from exc
+    if not secrets.compare_digest(binding, _scope_binding(scope)):
+        raise InvalidCursor("cursor was issued for another actor")
+    return activity, session_id

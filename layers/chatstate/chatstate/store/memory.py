@@ -11,9 +11,10 @@ from __future__ import annotations
 import copy
 import threading
 from dataclasses import replace
+from datetime import datetime
 
 from chatstate.models import RequestRecord, SessionRef
-from chatstate.store import logic
+from chatstate.store import items, logic
 from chatstate.store.base import BaseSessionStore, WriteConflict
 from chatstate.store.port import StorePolicy
 from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
@@ -33,6 +34,7 @@ class InMemorySessionStore(BaseSessionStore):
         self._heads: dict[SessionRef, Head] = {}
         self._turns: dict[SessionRef, dict[int, dict[int, Turn]]] = {}  # ref -> incarnation -> number -> turn
         self._requests: dict[SessionRef, dict[str, RequestRecord]] = {}
+        self._links_by_user: dict[str, dict[SessionRef, datetime]] = {}
 
     def _newest(self, ref: SessionRef, incarnation: int, below: int, limit: int) -> tuple[list[Turn], bool]:
         bucket = self._turns.get(ref, {}).get(incarnation, {})
@@ -105,6 +107,8 @@ class InMemorySessionStore(BaseSessionStore):
                         turns=new.turns,
                         event_count=new.event_count,
                         message_count=new.message_count,
+                        activity=new.activity if new.activity is not None else current.activity,
+                        title=current.title if current.title is not None else new.title,
                     )
                 else:
                     self._heads[ref] = _copy(head.head)  # type: ignore[assignment]  # create/update: a whole head
@@ -122,3 +126,76 @@ class InMemorySessionStore(BaseSessionStore):
             self._turns.pop(ref, None)
             self._requests.pop(ref, None)
             return True
+
+    # -- the conversation list and a user's data ----------------------------------------------------
+    def _list(
+        self, scope: str, floor: datetime | None, after: tuple[int, str] | None, limit: int
+    ) -> list[tuple[str, Head]]:
+        with self._lock:
+            entries = [
+                (_ms(head.activity), ref.session_id, head)
+                for ref, head in self._heads.items()
+                if head.activity is not None
+                and items.actor_scope(ref.channel, ref.actor_id) == scope
+                and (floor is None or _ms(head.activity) > _ms(floor))
+            ]
+        entries.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
+        if after is not None:
+            entries = [entry for entry in entries if (entry[0], entry[1]) < after]
+        return [(session_id, replace(head, state=copy.deepcopy(head.state))) for _, session_id, head in entries[:limit]]
+
+    def _rename(
+        self, ref: SessionRef, title: str, now: datetime, head_after: datetime, activity_after: datetime
+    ) -> Head | None:
+        with self._lock:
+            head = self._heads.get(ref)
+            if head is None:
+                return None
+            head_live = logic.epoch_seconds(head.expires_at) > logic.epoch_seconds(head_after)
+            active = head.activity is not None and _ms(head.activity) > _ms(activity_after)
+            if not (head_live or active):
+                return None
+            renamed = replace(head, title=title, version=head.version + 1, activity=head.activity or now)
+            self._heads[ref] = renamed
+            return replace(renamed, state=copy.deepcopy(renamed.state))
+
+    def _wipe(self, ref: SessionRef) -> tuple[dict[str, int], bool]:
+        with self._lock:
+            turns = sum(len(bucket) for bucket in self._turns.pop(ref, {}).values())
+            requests = len(self._requests.pop(ref, {}))
+            sessions = 1 if self._heads.pop(ref, None) is not None else 0
+        return {"sessions": sessions, "turns": turns, "requests": requests}, True
+
+    def _authored(self, ref: SessionRef, author: str) -> list[tuple[int, Turn]]:
+        with self._lock:
+            return [
+                (incarnation, turn)
+                for incarnation, bucket in self._turns.get(ref, {}).items()
+                for turn in bucket.values()
+                if turn.author == author
+            ]
+
+    def _delete_authored(self, ref: SessionRef, author: str) -> int:
+        with self._lock:
+            deleted = 0
+            for bucket in self._turns.get(ref, {}).values():
+                for number in [n for n, turn in bucket.items() if turn.author == author]:
+                    del bucket[number]
+                    deleted += 1
+            return deleted
+
+    def _put_link(self, user_id: str, ref: SessionRef, expires_at: datetime) -> None:
+        with self._lock:
+            self._links_by_user.setdefault(user_id, {})[ref] = expires_at
+
+    def _links(self, user_id: str) -> list[SessionRef]:
+        with self._lock:
+            return list(self._links_by_user.get(user_id, {}))
+
+    def _delete_link(self, user_id: str, ref: SessionRef) -> None:
+        with self._lock:
+            self._links_by_user.get(user_id, {}).pop(ref, None)
+
+
+def _ms(moment: datetime) -> int:
+    return items.epoch_ms(moment)

@@ -29,13 +29,16 @@ from typing import Any, TypeVar
 
 from chatstate.models import (
     AppendResult,
+    Channel,
     LoadedSession,
     Message,
     MessagePage,
     NewMessage,
     RequestRecord,
     Session,
+    SessionListPage,
     SessionRef,
+    SessionSummary,
     StatePatch,
     utc_now,
 )
@@ -49,6 +52,12 @@ IDEMPOTENCY_SECONDS = 86_400
 """How long an applied request id (idempotency key) is remembered by default."""
 
 MAX_PAGE_SIZE = 100
+
+INDEX_INTERVAL_SECONDS = 600
+"""Default order bound of the conversation list: a turn moves its session's listed activity only when that is at
+least this old, so a stateless turn rewrites the head (and the index entry) at most once per 10 minutes of activity."""
+
+MAX_TITLE_CHARS = 200
 
 
 class _NewSession:
@@ -79,12 +88,23 @@ class StorePolicy:
     redactor: Redactor | None = None
     keep_original: bool = True
     idempotency_seconds: int = IDEMPOTENCY_SECONDS
+    index_interval_seconds: int = INDEX_INTERVAL_SECONDS
+    """The conversation list's order bound: a session's listed activity trails its real one by less than this."""
+    listed_channels: frozenset[str] = frozenset({"api"})
+    """Channels whose sessions are titled and listed (``list_sessions``)."""
 
     def __post_init__(self) -> None:
         if self.ttl_seconds < 60:
             raise ValueError("ttl_seconds must be at least 60")
         if self.idempotency_seconds < 1:
             raise ValueError("idempotency_seconds must be positive")
+        if self.index_interval_seconds < 0:
+            raise ValueError("index_interval_seconds must not be negative")
+
+    @property
+    def index_bound_seconds(self) -> int:
+        """The effective order bound: ``index_interval_seconds``, at most half the session lifetime."""
+        return min(self.index_interval_seconds, self.ttl_seconds // 2)
 
     @property
     def head_slack_seconds(self) -> int:
@@ -141,6 +161,7 @@ class SessionStore(ABC):
         fingerprint: str | None = None,
         create: bool = True,
         origin: str | None = None,
+        author: str | None = None,
     ) -> AppendResult:
         """Append one turn (messages and a state patch) atomically; creates the session if absent and ``create``.
 
@@ -155,6 +176,9 @@ class SessionStore(ABC):
         write); ``Session.origin`` reads the newest turn's tag back with every load. If a concurrent
         append wrote a turn with the same ``origin`` after ``expected`` was read, ``StaleState``
         carries the fresh session, so the caller can leave out what that turn already recorded.
+
+        ``author`` names the verified user who made the turn (kept on the turn; ``Session.author`` reads
+        the newest turn's back), so a user's turns of a shared conversation can be exported and erased.
 
         Raises ``SessionNotFound`` (absent and not ``create``), ``StaleState``, ``DuplicateRequest``
         (``request_id`` applied within the idempotency window), ``IdempotencyKeyReused`` (same id,
@@ -174,6 +198,69 @@ class SessionStore(ABC):
         Raises ``SessionNotFound`` if the session is absent and ``InvalidCursor`` for a cursor that
         is malformed or was issued for another session, actor, channel or incarnation.
         """
+
+    # -- the conversation list ----------------------------------------------------------------------
+    @abstractmethod
+    def list_sessions(
+        self, actor_id: str, *, channel: Channel = "api", limit: int = 20, cursor: str | None = None
+    ) -> SessionListPage:
+        """One page of the actor's live sessions of ``channel``, newest listed activity first (one index read).
+
+        Pages are full while more sessions exist. A session's listed activity (``updated_at``) and counters
+        trail its real ones by less than ``policy.index_interval_seconds``. Raises ``InvalidCursor``.
+        """
+
+    @abstractmethod
+    def rename(self, ref: SessionRef, title: str) -> SessionSummary:
+        """Set the session's title (one conditional write). Raises ``SessionNotFound``, ``ValueError`` (title)."""
+
+    # -- a user's data (export, erase) ------------------------------------------------------------
+    @abstractmethod
+    def session_refs(
+        self, actor_id: str, *, channel: Channel = "api", after: str | None = None
+    ) -> tuple[list[tuple[SessionRef, str]], bool]:
+        """A page of every indexed session of the actor (expired ones included), newest first, one read.
+
+        Each ref comes with the position just after it (an ``after`` to continue from); the flag says
+        whether more may follow the page.
+        """
+
+    @abstractmethod
+    def history(
+        self, ref: SessionRef, *, below: int | None = None, limit: int = 200, incarnation: int | None = None
+    ) -> tuple[list[Message], int | None]:
+        """Live messages of up to ``limit`` turns numbered below ``below`` (oldest first), and where to continue.
+
+        Pages go from the newest turns back; the second value is the ``below`` of the next page (``None``: done).
+        With the session's ``incarnation`` (from ``get``) a page is one read, else two.
+        """
+
+    @abstractmethod
+    def wipe(self, ref: SessionRef) -> tuple[dict[str, int], bool]:
+        """Delete a page of the session's items (turns, idempotency records; the head last, with its index entry).
+
+        Returns counts by kind (``sessions``, ``turns``, ``requests``) and whether the session is gone.
+        """
+
+    @abstractmethod
+    def link(self, user_id: str, ref: SessionRef, *, ttl_seconds: int) -> None:
+        """Remember that verified user ``user_id`` spoke in the conversation ``ref`` (idempotent)."""
+
+    @abstractmethod
+    def links(self, user_id: str) -> list[SessionRef]:
+        """The conversations linked to ``user_id`` (expired links included)."""
+
+    @abstractmethod
+    def authored_turns(self, ref: SessionRef, author: str) -> list[tuple[int, list[Message]]]:
+        """The live turns ``author`` made in the conversation (any incarnation), oldest first: (number, messages)."""
+
+    @abstractmethod
+    def erase_authored(self, ref: SessionRef, author: str) -> int:
+        """Delete every turn ``author`` made in the conversation (expired or not); returns how many."""
+
+    @abstractmethod
+    def unlink(self, user_id: str, ref: SessionRef) -> None:
+        """Forget the link (idempotent)."""
 
     # -- idempotency ------------------------------------------------------------------------------
     @abstractmethod

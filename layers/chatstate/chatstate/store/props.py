@@ -73,6 +73,10 @@ class PropsStore(ABC):
     ) -> dict[str, Any]:
         """Set ``values`` and remove the ``remove`` fields in one atomic write; returns all props after it."""
 
+    @abstractmethod
+    def delete_user_props(self, user_id: str) -> bool:
+        """Delete all of a user's props (expired ones too); whether live props existed."""
+
     def save_user_props(self, user_id: str, values: Mapping[str, Any]) -> dict[str, Any]:
         """Merge props into a user's props; returns all props."""
         return self.merge_user_props(user_id, values)
@@ -142,6 +146,13 @@ class InMemoryPropsStore(PropsStore):
             self._check_size(props, "user props")
             self._users[user_id] = (props, self._expiry(now, self.ttl_seconds))
             return copy.deepcopy(props)
+
+    def delete_user_props(self, user_id: str) -> bool:
+        """Delete all of a user's props."""
+        with self._lock:
+            live = bool(self._props(user_id, self._now()))
+            self._users.pop(user_id, None)
+            return live
 
     def save_global(self, key: str, value: Any, *, ttl_seconds: int | None = None) -> GlobalEntry:
         """Save a cross-session entry."""

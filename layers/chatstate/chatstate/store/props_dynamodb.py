@@ -119,6 +119,14 @@ class DynamoDBPropsStore(DynamoDBTable, PropsStore):
                 continue
         raise ConflictError("user props kept changing; not saved")
 
+    def delete_user_props(self, user_id: str) -> bool:
+        """One DeleteItem; whether the deleted item held live props."""
+        response = self._call(
+            "delete_item", TableName=self.table_name, Key=self._user_key(user_id), ReturnValues="ALL_OLD"
+        )
+        old = self._live_item(response.get("Attributes"))
+        return bool(old and items.read_props(old))
+
     # -- global entries ---------------------------------------------------------------------------
     def _global_key(self, key: str) -> items.Item:
         return items.key(items.global_pk(key), items.HEAD_SK)

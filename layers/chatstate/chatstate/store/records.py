@@ -36,6 +36,10 @@ class Head:
     event_count: int = 0
     message_count: int = 0
     schema_version: int = SCHEMA_VERSION
+    title: str | None = None
+    activity: datetime | None = None
+    """The activity time the conversation list holds (``None``: not listed yet); moved at most every
+    ``StorePolicy.index_interval_seconds`` of activity."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,8 @@ class Turn:
     expires_at: datetime
     origin: str | None = None
     """The tag of the request that wrote the turn: ``append``'s ``origin``, else its ``request_id``."""
+    author: str | None = None
+    """The verified user who made the turn (``append``'s ``author``), when one was signed in."""
 
 
 HeadMode = Literal["create", "replace", "touch"]
@@ -63,7 +69,8 @@ class HeadWrite:
       the dead incarnation ``expect_incarnation``.
     * ``replace``: put ``head`` (a state change); the head must hold ``head.incarnation`` at version
       ``expect_version``.
-    * ``touch``: set only ``expires_at`` and the counters; the head must hold ``head.incarnation``.
+    * ``touch``: set only ``expires_at``, the counters, the listed activity and (if it has none) the title;
+      the head must hold ``head.incarnation``.
     """
 
     head: Head
