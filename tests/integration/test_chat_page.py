@@ -553,6 +553,8 @@ def test_the_page_says_what_to_do_and_counts_as_the_api_does(browser: Any, serve
     )
     assert breaks
     assert set(breaks) == {"normal"}
+    json_values = js(driver, "return document.querySelectorAll('#lex-attributes dd wbr').length")
+    assert json_values > 0  # JSON values may wrap after a comma or a colon, between words
     sizes = js(
         driver,
         "const t = document.getElementById('lex-turns'); return [document.scrollingElement.scrollHeight,"
