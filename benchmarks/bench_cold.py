@@ -1,12 +1,13 @@
 """Cold start as users feel it: Init (handler import) + the first invocation, in a fresh interpreter, per function.
 
-Both functions run with the layer as ``sam build`` ships it (``benchmarks.coldstart.build_layer``: the Makefile's
+Every function runs with the layer as ``sam build`` ships it (``benchmarks.coldstart.build_layer``: the Makefile's
 pip install + unchecked-hash ``.pyc``, wheels for this machine), their code copied without ``__pycache__``, the
 template's environment and DynamoDB Local (started here); the first event really loads and writes a session. The
 bare baseline is ``import boto3, pydantic`` in the same kind of interpreter, in the same run, interleaved. Each
 function is measured as Lambda runs it (``AWS_LAMBDA_INITIALIZATION_TYPE`` set: the runtime and its boto3 client are
 built during Init) and without that variable (everything built lazily in the first event), to show what moving the
-work into Init changes.
+work into Init changes. StrandsAgentFunction's own dependencies (``strands-agents``) come from this interpreter's
+site-packages, where Lambda finds them in the function's code directory.
 
 Usage: ``python -m benchmarks.bench_cold [--runs N]`` (``scripts/bench.sh`` runs it).
 """
@@ -28,6 +29,7 @@ TABLE = "bench-cold-sessions"
 FUNCTIONS = {
     "LexFulfillmentFunction": ("lex_app", "lex_greeting"),
     "AgentChatFunction": ("chat_app", "chat_send_message"),
+    "StrandsAgentFunction": ("strands_app", "strands_hello"),
 }
 
 
@@ -37,6 +39,8 @@ def first_event(name: str) -> dict[str, Any]:
     session = f"s-{uuid.uuid4().hex[:16]}"
     if "sessionId" in event:
         event["sessionId"] = session
+    elif "session_id" in event:
+        event["session_id"] = session
     else:
         event["pathParameters"]["session_id"] = session
         event["rawPath"] = event["requestContext"]["http"]["path"] = f"/sessions/{session}/messages"

@@ -2,10 +2,11 @@
 
 For every config environment of ``samconfig.toml`` (docs/deploying.md: ``[default]`` and ``[prod]``), the
 architecture of each function and the layer's compatible architectures are resolved from the *built* template with
-that environment's ``parameter_overrides``; then every native extension in the built layer (every ELF ``.so``,
-including abi3 ones like cryptography's ``_rust.abi3.so`` whose name says nothing about the machine) must be built
-for that machine, and the built layer must ship compiled ``.pyc`` for every ``chatstate`` module and no
-boto3/botocore. Any mismatch fails with the file, the machine found and the machine the stack would run on.
+that environment's ``parameter_overrides``; then every native extension in the built layer and in each built function
+(every ELF ``.so``, including abi3 ones like cryptography's ``_rust.abi3.so`` whose name says nothing about the
+machine) must be built for that machine, and the built layer must ship compiled ``.pyc`` for every ``chatstate``
+module and no boto3/botocore. Any mismatch fails with the file, the machine found and the machine the stack would
+run on.
 
 Usage: ``python -m devtools.deploy_check [BUILD_DIR]`` (default ``.aws-sam/build``).
 """
@@ -124,19 +125,19 @@ def check_layer_contents(layer: Path) -> int:
     return sum(1 for _ in (layer / "chatstate").rglob("*.pyc"))
 
 
-def check_native_code(layer: Path, architecture: str) -> int:
-    """Every shared object in ``layer`` is built for ``architecture``; the number checked."""
+def check_native_code(root: Path, architecture: str, what: str = "the layer") -> int:
+    """Every shared object under ``root`` is built for ``architecture``; the number checked."""
     wrong = []
     count = 0
-    for path in native_files(layer):
+    for path in native_files(root):
         found = elf_architecture(path)
         if found is None:
             continue
         count += 1
         if found != architecture:
-            wrong.append(f"{path.relative_to(layer)} is {found}")
+            wrong.append(f"{path.relative_to(root)} is {found}")
     if wrong:
-        raise CheckFailed(f"the layer's native code does not match the deployed {architecture}: " + "; ".join(wrong))
+        raise CheckFailed(f"{what}'s native code does not match the deployed {architecture}: " + "; ".join(wrong))
     return count
 
 
@@ -154,6 +155,9 @@ def check(build_dir: Path, samconfig: Path = REPO_ROOT / "samconfig.toml") -> li
             raise CheckFailed(f"[{target.config_env}] functions and layer disagree: {archs}")
         (architecture,) = distinct
         count = check_native_code(layer, architecture)
+        for name in sorted(archs):  # a function with dependencies of its own (requirements.txt) ships native code too
+            if name != LAYER_ID and (build_dir / name).is_dir():
+                count += check_native_code(build_dir / name, architecture, name)
         report.append(f"[{target.config_env}] {', '.join(sorted(archs))}: {architecture}; {count} native files match")
     report.append(f"{pyc} chatstate .pyc files, no boto3/botocore")
     return report

@@ -18,7 +18,7 @@ from samcli.local.lambdafn.env_vars import EnvironmentVariables
 
 TEMPLATE = str(Path(__file__).resolve().parent.parent / "template.yaml")
 ENDPOINT = "http://host.docker.internal:8000"
-FUNCTIONS = ("LexFulfillmentFunction", "AgentChatFunction")
+FUNCTIONS = ("LexFulfillmentFunction", "AgentChatFunction", "StrandsAgentFunction")
 
 
 def container_env(function_id: str, overrides: dict[str, str], env_vars: dict[str, str]) -> dict[str, str]:
@@ -53,7 +53,7 @@ def main() -> int:
         print(f"sam local check FAILED: {failure}", file=sys.stderr)
     if not failures:
         print(
-            "sam local check: endpoint reaches both functions via --parameter-overrides and --env-vars", file=sys.stderr
+            "sam local check: endpoint reaches every function via --parameter-overrides and --env-vars", file=sys.stderr
         )
     return 1 if failures else 0
 

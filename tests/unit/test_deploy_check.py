@@ -78,6 +78,16 @@ def test_an_abi3_extension_for_the_other_machine_fails(tmp_path, samconfig):
         check(built, samconfig)
 
 
+def test_a_functions_own_native_dependency_for_the_other_machine_fails(tmp_path, samconfig):
+    built = build(tmp_path / "b", functions="arm64", layer="arm64", native={PYDANTIC: "arm64"})
+    elf(built / "Fn" / "rpds" / "rpds.cpython-313-x86_64-linux-gnu.so", "x86_64")
+    with pytest.raises(CheckFailed, match=r"Fn's native code .* rpds/rpds\.cpython-313-x86_64-linux-gnu\.so is x86_64"):
+        check(built, samconfig)
+    (built / "Fn" / "rpds" / "rpds.cpython-313-x86_64-linux-gnu.so").unlink()
+    elf(built / "Fn" / "rpds" / "rpds.cpython-313-aarch64-linux-gnu.so", "arm64")
+    assert "2 native files match" in check(built, samconfig)[0]
+
+
 def test_functions_deployed_on_another_architecture_fail(tmp_path, samconfig):
     built = build(tmp_path / "b", functions="x86_64", layer="arm64", native={PYDANTIC: "arm64"})
     with pytest.raises(CheckFailed, match="disagree"):

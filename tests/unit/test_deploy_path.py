@@ -83,6 +83,7 @@ def test_a_current_build_deploys_with_samconfig_overrides_and_the_digest(tmp_pat
         **configured,
         "LexFulfillmentConfigDigest": deploy.config_digest(root_template, values, "LexFulfillmentFunction"),
         "AgentChatConfigDigest": deploy.config_digest(root_template, values, "AgentChatFunction"),
+        "StrandsAgentConfigDigest": deploy.config_digest(root_template, values, "StrandsAgentFunction"),
     }
     assert "ChatBotVersion" in capsys.readouterr().err
 
@@ -95,7 +96,7 @@ def test_the_command_line_wins_over_samconfig_and_changes_the_digest(tmp_path, r
     )
     assert changed.overrides["ChatSystemPrompt"] == "Be brief, and kind."
     assert changed.overrides["LogLevel"] == "INFO"
-    for name in ("LexFulfillmentConfigDigest", "AgentChatConfigDigest"):
+    for name in ("LexFulfillmentConfigDigest", "AgentChatConfigDigest", "StrandsAgentConfigDigest"):
         assert changed.overrides[name] != plain.overrides[name]
 
 
@@ -207,6 +208,9 @@ def test_each_digest_covers_exactly_the_parameters_that_reach_its_function(root_
     assert deploy.config_parameters(root_template, "LexFulfillmentFunction") == sorted(
         [*everywhere, *chat, "JwtAudience", "JwtIssuer"]
     )
+    assert deploy.config_parameters(root_template, "StrandsAgentFunction") == sorted(
+        [*everywhere, "BedrockModelId", "ChatSystemPrompt"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -225,7 +229,7 @@ def test_each_digest_covers_exactly_the_parameters_that_reach_its_function(root_
 def test_the_digest_changes_only_with_a_value_a_version_runs_with(root_template, name, value, changes):
     base = deploy.config_digests(root_template, deploy.effective_parameters(root_template))
     after = deploy.config_digests(root_template, deploy.effective_parameters(root_template, {name: value}))
-    assert set(after) == {"LexFulfillmentConfigDigest", "AgentChatConfigDigest"}
+    assert set(after) == {"LexFulfillmentConfigDigest", "AgentChatConfigDigest", "StrandsAgentConfigDigest"}
     assert all((before != after[key]) is changes for key, before in base.items())
     assert all(re.fullmatch(r"[0-9a-f]{16}", digest) for digest in after.values())
 
@@ -236,6 +240,7 @@ def test_an_identity_provider_change_reaches_only_the_function_that_verifies_tok
     after = deploy.config_digests(root_template, deploy.effective_parameters(root_template, external))
     assert after["LexFulfillmentConfigDigest"] != base["LexFulfillmentConfigDigest"]
     assert after["AgentChatConfigDigest"] == base["AgentChatConfigDigest"]  # its configuration does not change
+    assert after["StrandsAgentConfigDigest"] == base["StrandsAgentConfigDigest"]
 
 
 def test_every_published_function_carries_its_own_digest(root_template):

@@ -15,8 +15,8 @@ from devtools.template import REPO_ROOT, function_spec, load_template
 
 DOCS = REPO_ROOT / "docs"
 PAGES = [REPO_ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
-PENDING = {"docs/strands.md", "docs/conversations.md"}
-"""Pages other branches add (linked from the index already); a link to them may dangle until they arrive."""
+PENDING: set[str] = set()
+"""Pages linked before they exist (repository paths); every link must resolve otherwise."""
 README_LIMIT = 12 * 1024
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import chat_app
 import lex_app
 import pytest
+import strands_app
 
 from chatstate.chat import EchoMemoryResponder
 from chatstate.identity import TOKEN_REQUEST_ATTRIBUTE
@@ -143,3 +144,34 @@ def test_chat_function_grant_is_exactly_what_its_routes_call(recorded):
     finally:
         chat_app.configure()
     assert actions == granted("AgentChatFunction")
+
+
+def test_strands_function_grant_is_exactly_what_its_invocations_call(recorded, monkeypatch):
+    from datetime import timedelta
+
+    from chatstate.models import utc_now
+    from chatstate.strands import repository as strands_repository
+
+    _, actions = recorded
+    clock = {"now": utc_now()}
+    monkeypatch.setattr(strands_repository, "utc_now", lambda: clock["now"])
+    monkeypatch.setenv("SESSION_TTL_SECONDS", "600")
+    strands_app.configure(table=recorded[0])  # the store is a DynamoDBTable: the same table and recorded client
+    context = chat_context()
+
+    def ask(prompt: str, session_id: str = "trip-1") -> dict[str, Any]:
+        answer = strands_app.lambda_handler({"prompt": prompt, "session_id": session_id, "actor_id": "ana"}, context)
+        assert "response" in answer, answer
+        return answer
+
+    try:
+        ask("hello")  # a new session: restore finds nothing, the session record and the turn are put
+        ask("flights from Paris to Rome on 2030-05-01")  # restore + one turn with a tool call
+        ask("book CS123 on 2030-05-01")
+        clock["now"] += timedelta(seconds=400)  # past half the TTL: the session record's TTL is pushed forward
+        ask("thanks")
+        clock["now"] += timedelta(seconds=700)  # the turns expired, the session record not yet: it is read back
+        ask("hello again")
+    finally:
+        strands_app.configure()
+    assert actions == granted("StrandsAgentFunction")

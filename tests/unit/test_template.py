@@ -30,7 +30,7 @@ LEX_LOCALES = {
     "pl_PL", "pt_BR", "pt_PT", "sv_SE", "yue_HK", "zh_CN",
 }  # fmt: skip
 PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
-FUNCTIONS = ("LexFulfillmentFunction", "AgentChatFunction")
+FUNCTIONS = ("LexFulfillmentFunction", "AgentChatFunction", "StrandsAgentFunction")
 
 
 def of_type(resource_type: str) -> dict[str, dict[str, Any]]:
@@ -264,6 +264,7 @@ GRANTED_DYNAMODB_ACTIONS = {
         "dynamodb:BatchWriteItem",
         "dynamodb:UpdateItem",
     },
+    "StrandsAgentFunction": {"dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"},
 }
 
 
@@ -328,9 +329,10 @@ def bedrock_statements(model_id: str, function: str = "AgentChatFunction") -> li
     return found
 
 
-def test_both_functions_get_the_same_bedrock_grant():
+def test_every_function_gets_the_same_bedrock_grant():
     for model_id in ("", FOUNDATION, f"us.{FOUNDATION}"):
         assert bedrock_statements(model_id, "LexFulfillmentFunction") == bedrock_statements(model_id)
+        assert bedrock_statements(model_id, "StrandsAgentFunction") == bedrock_statements(model_id)
 
 
 @pytest.mark.parametrize(
@@ -431,7 +433,7 @@ def test_reserved_concurrency_and_alarm_topic_are_optional():
         "Fn::If": ["HasReservedConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
     }
     alarms = of_type("AWS::CloudWatch::Alarm")
-    assert set(alarms) == {"LexFulfillmentErrorsAlarm", "AgentChatErrorsAlarm"}
+    assert set(alarms) == {"LexFulfillmentErrorsAlarm", "AgentChatErrorsAlarm", "StrandsAgentErrorsAlarm"}
     for alarm in alarms.values():
         for key in ("AlarmActions", "OKActions"):
             assert alarm["Properties"][key] == {
@@ -567,3 +569,13 @@ def test_outputs_cover_what_clients_and_tests_need():
         "ChatBotAliasId",
         "SessionTableName",
     } <= TEMPLATE["Outputs"].keys()
+
+
+def test_the_strands_sdk_is_the_strands_functions_own_dependency():
+    spec = function_spec("StrandsAgentFunction")
+    own = (spec.handler_file.parent / "requirements.txt").read_text().lower()
+    layer = (REPO_ROOT / "layers/chatstate/requirements.txt").read_text().lower()
+    assert re.search(r"^strands-agents==", own, re.MULTILINE)
+    assert "strands" not in layer
+    assert spec.environment["BEDROCK_MODEL_ID"] == ""
+    assert "Events" not in RESOURCES["StrandsAgentFunction"]["Properties"]  # direct invoke only

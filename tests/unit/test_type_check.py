@@ -13,7 +13,7 @@ _JUSTIFIED = re.compile(r"# type: ignore\[[a-z-]+(, ?[a-z-]+)*\]  # \S")
 
 
 def _sources():
-    skip = {".venv", ".venv-sam", ".tools", ".aws-sam", ".git", "node_modules"}
+    skip = {".venv", ".venv-sam", ".venv-bench", ".tools", ".aws-sam", ".git", "node_modules"}
     for path in REPO_ROOT.rglob("*.py"):
         if not skip.intersection(path.relative_to(REPO_ROOT).parts) and path != Path(__file__):
             yield path

@@ -22,8 +22,9 @@ the head, then the newest turns: a load is a single request. The turn number in 
 optimistic lock. Attribute names are one or two letters: every byte of every item read counts.
 
 Partition keys are structural namespaces: ``<tag><len(actor)>:<actor><session id>`` with one tag
-per channel (``A`` HTTP API, ``L`` Lex, ``D`` direct invoke), ``U<user id>`` for user props and
-``G<key>`` for global entries. The tag and the length prefix make the encoding injective: no actor
+per channel (``A`` HTTP API, ``L`` Lex, ``D`` direct invoke, ``S`` Strands agent sessions, laid out by
+``chatstate.strands.items``), ``U<user id>`` for user props and ``G<key>`` for global entries.
+The tag and the length prefix make the encoding injective: no actor
 or session id, whatever characters it holds, can address another channel's or actor's items.
 """
 
@@ -48,6 +49,7 @@ TURN_PREFIX = "t"
 REQUEST_PREFIX = "k"
 TTL_ATTRIBUTE = "expires_at"
 CHANNEL_TAGS = {"api": "A", "lex": "L", "direct": "D"}
+STRANDS_TAG = "S"
 USER_TAG = "U"
 GLOBAL_TAG = "G"
 INCARNATION_WIDTH = 11
@@ -80,6 +82,11 @@ def _from_b62(text: str) -> int:
 def session_pk(ref: SessionRef) -> str:
     """Partition key of a session: channel tag, length-prefixed actor, session id."""
     return f"{CHANNEL_TAGS[ref.channel]}{len(ref.actor_id)}:{ref.actor_id}{ref.session_id}"
+
+
+def strands_pk(actor_id: str, session_id: str) -> str:
+    """Partition key of a Strands agent session: its own tag, length-prefixed actor, session id."""
+    return f"{STRANDS_TAG}{len(actor_id)}:{actor_id}{session_id}"
 
 
 def actor_scope(channel: str, actor_id: str) -> str:
