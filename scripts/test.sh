@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's checks. Two paths:
-#   scripts/test.sh --quick   about a minute, no Java, Chromium or root: .venv only; ruff, mypy, then the unit,
-#                             contract and functional tests on in-memory stores and moto (no DynamoDB Local, no browser).
+#   scripts/test.sh --quick   about a minute and a half, no Java, Chromium or root: .venv and .venv-sam (SAM's
+#                             translator, for the template tests); ruff, mypy, then the unit, contract and
+#                             functional tests on in-memory stores and moto (no DynamoDB Local, no browser).
 #   scripts/test.sh           everything CI runs (.ci/run calls it), about 6 minutes on 2 cores: installs .venv,
 #                             .venv-sam and DynamoDB Local (first run only, one timed line each); needs Java 17+,
 #                             npm once, Chromium + ChromeDriver; ruff, every test (integration on DynamoDB Local,
@@ -21,9 +22,10 @@ if [ "${1:-}" = "--quick" ]; then quick=yes; shift; fi
 
 if [ "$quick" = yes ]; then
   echo "test.sh --quick: ruff, mypy, unit, contract and functional tests (in-memory and moto; no Java, Chromium or root)." >&2
-  echo "  About a minute; the first run also creates .venv (a minute or two). The full check: scripts/test.sh" >&2
-  step "bootstrap (.venv only)"
-  bash scripts/bootstrap.sh --no-sam --no-ddb
+  echo "  About a minute and a half; the first run also creates .venv and .venv-sam (a minute or two)." >&2
+  echo "  The full check: scripts/test.sh" >&2
+  step "bootstrap (.venv and .venv-sam; no DynamoDB Local)"
+  bash scripts/bootstrap.sh --no-ddb
   step "ruff check"
   .venv/bin/ruff check .
   step "ruff format --check"
