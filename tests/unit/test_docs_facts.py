@@ -169,3 +169,14 @@ def test_every_run_local_command_is_documented() -> None:
     commands = section("local-tools.md", "Commands")
     missing = [c.name for c in COMMANDS if f"scripts/run-local.sh {c.name}" not in commands]
     assert missing == []
+
+
+def test_the_api_references_limits_are_the_codes() -> None:
+    from chatstate.chat.payloads import DEFAULT_PAGE_SIZE, MAX_MESSAGE_CHARS
+    from chatstate.store.port import IDEMPOTENCY_SECONDS, MAX_PAGE_SIZE
+
+    routes = section("chat-api.md", "Routes")
+    assert f"at most {MAX_MESSAGE_CHARS:,} characters" in routes
+    assert f"(1\u2013{MAX_PAGE_SIZE}, default {DEFAULT_PAGE_SIZE})" in routes  # an en dash
+    assert f"a message over {MAX_MESSAGE_CHARS:,} characters" in section("chat-api.md", "Errors")
+    assert f"({IDEMPOTENCY_SECONDS // 3600} hours by default)" in section("architecture.md", "The store")
