@@ -112,7 +112,7 @@ def configure(**parts: Any) -> LexDependencies:
     return _dependencies
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)  # no keys left by an earlier invocation
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one Lex V2 code-hook event, within the invocation's time budget."""

@@ -1,6 +1,6 @@
 """Inbound payloads (``extra="forbid"``) and outbound views of the chat API, with their size limits.
 
-Limits (documented in the README and enforced here):
+Limits (documented in docs/chat-api.md and enforced here):
 
 * ``MAX_MESSAGE_CHARS`` (4,000): a longer ``message`` is rejected with ``PayloadTooLarge`` (HTTP 413);
   a message that is empty after stripping whitespace is an ``InvalidRequest`` (HTTP 400).
