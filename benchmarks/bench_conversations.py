@@ -25,7 +25,7 @@ from chatstate.account import AccountService
 from chatstate.chat import EchoMemoryResponder
 from chatstate.chat.service import ChatService
 from chatstate.models import Message, SessionRef
-from chatstate.profile.dynamodb import DynamoDBProfileStore
+from chatstate.profile import DynamoDBProfileStore
 from chatstate.store import capacity, items, logic
 from chatstate.store.dynamodb import DynamoDBSessionStore
 from chatstate.store.port import StorePolicy

@@ -150,7 +150,7 @@ def prefill(store: DynamoDBSessionStore, ref: SessionRef, turns: int, **create: 
 
 
 def bench_budget(endpoint: str) -> list[dict[str, Any]]:
-    """Every budget row of issue 8 at 10/100/1,000 turns of history, measured on DynamoDB Local."""
+    """Every budget row at 10/100/1,000 turns of history, measured on DynamoDB Local."""
     import copy
 
     from lex_bot.intents import router
@@ -178,9 +178,9 @@ def bench_budget(endpoint: str) -> list[dict[str, Any]]:
         ref = SessionRef.of("9f1c2d3e-4b5a-6789-abcd-ef0123456789", f"chat-{turns}")  # a Cognito-sized sub
         last = prefill(store, ref, turns)
         meter.reset()
-        service.send_message(ref.actor_id, ref.session_id, USER_TEXT)  # load last 10 + one 600-character turn
+        service.send_message(ref, USER_TEXT)  # load last 10 + one 600-character turn
         row("stateless chat turn", turns)
-        service.send_message(ref.actor_id, ref.session_id, USER_TEXT, request_id=f"key-{turns}")
+        service.send_message(ref, USER_TEXT, request_id=f"key-{turns}")
         row("same with an Idempotency-Key", turns)
         last = store.append(ref, pair())  # refresh ``last``: a warm writer holds its previous result
         meter.reset()
@@ -220,15 +220,6 @@ BUDGETS = {
     DIALOG_HOOK: "2 requests, ≤ 4 WCU, ≤ 2 RCU",
     FULFILLMENT_HOOK: "2 requests, ≤ 4 WCU, ≤ 2 RCU",
 }
-PREVIOUS = {  # schema 1 (one SESSION item rewritten every turn + one item per message, in one transaction)
-    "stateless chat turn": "2 (Query + TransactWriteItems), 6 WCU, 2 RCU",
-    "same with an Idempotency-Key": "2, 8 WCU",
-    "warm append (no load)": "1 TransactWriteItems, 6 WCU",
-    f"page 2 of history ({PAGE_SIZE} messages)": "2 (GetItem + Query)",
-    "Lex turn, ~1 KB of typed state that changes": "2, 8 WCU (2 KB SESSION item + 2 messages, x2)",
-    DIALOG_HOOK: "as a Lex turn, utterance saved twice",
-    FULFILLMENT_HOOK: "as a Lex turn, utterance saved twice",
-}
 
 
 def import_ms(module: str, runs: int = 7) -> float:
@@ -245,21 +236,21 @@ def import_ms(module: str, runs: int = 7) -> float:
 def main() -> None:
     with DynamoDBLocal() as server:
         rows = bench_budget(server.endpoint_url)
-    print("### Store budget (issue 8) on DynamoDB Local: 120 + 480-character turns, last 10 messages\n")
+    print("### Store cost on DynamoDB Local: 120 + 480-character turns, last 10 messages\n")
     print(
         "Billed units are computed from the real items by DynamoDB's rules (`chatstate.store.capacity`); "
         "the emulator column is what DynamoDB Local reported (it does not double transactions).\n"
     )
     print(
         "| work | history (turns) | requests | bytes sent / received | billed WCU | billed RCU "
-        "| emulator units | budget | previous design |"
+        "| emulator units | budget |"
     )
-    print("|---|---:|---|---|---:|---:|---:|---|---|")
+    print("|---|---:|---|---|---:|---:|---:|---|")
     for row in rows:
         print(
             f"| {row['work']} | {row['history']:,} | {row['requests']} ({row['ops']}) "
             f"| {row['sent']:,} / {row['received']:,} | {row['wcu']:g} | {row['rcu']:g} | {row['capacity']:g} "
-            f"| {BUDGETS[row['work']]} | {PREVIOUS[row['work']]} |"
+            f"| {BUDGETS[row['work']]} |"
         )
     lex = [r for r in rows if "state_bytes" in r]
     if lex:

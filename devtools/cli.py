@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from devtools.dynamodb_local import DynamoDBLocalError
+from devtools.function_logs import add_logs_option, function_output, where
 from devtools.gateway import ChatApiGateway, chat_cors
 from devtools.server import LocalApp, LocalServer, PortInUse, Request
 from devtools.stack import (
@@ -41,7 +42,6 @@ from devtools.stack import (
     endpoint_answers,
     ensure_table,
     prepare_functions,
-    state_dir,
 )
 from devtools.template import REPO_ROOT, TEMPLATE_PATH, TemplateError
 
@@ -88,28 +88,28 @@ class Steps:
         return time.time() - self.started
 
 
-def function_log() -> Path:
-    """Where ``serve`` writes the functions' JSON logs unless ``--logs`` is given."""
-    return state_dir() / "logs" / "functions.log"
-
-
-def _function_output(show_logs: bool) -> IO[str]:
-    if show_logs:
-        return sys.stderr
-    function_log().parent.mkdir(parents=True, exist_ok=True)
-    return function_log().open("a", buffering=1, encoding="utf-8")  # open while the server runs
-
-
 # --- serve -------------------------------------------------------------------------------------------------------
+
+
+def port_number(text: str) -> int:
+    """``--port``'s type: 0 (any free port) to 65535, else argparse's one-line usage error."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port (0 to 65535; 0 = any free port)")
+    return port
 
 
 def _configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--port", type=int, default=None, help=f"port on 127.0.0.1 (default {DEFAULT_PORT}, or the next free one)"
+        "--port",
+        type=port_number,
+        default=None,
+        help=f"port on 127.0.0.1 (default {DEFAULT_PORT}, or the next free one)",
     )
-    parser.add_argument(
-        "--logs", action="store_true", help="print the functions' JSON logs on stderr (default: a file)"
-    )
+    add_logs_option(parser)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -129,8 +129,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CommandError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
     if notice:
         steps.say(f"  ! {notice}{holder}")
-    _stop_on_sigterm()
-    output = _function_output(args.logs)
+    output = function_output(args.logs)
     state: ServerState | None = None
     try:
         with contextlib.ExitStack() as stack:
@@ -185,9 +184,7 @@ def build_app(gateway: ChatApiGateway, *, table: str, lex: LexTab | None = None)
 
 def _banner(url: str, endpoint: str, table: str, gateway: ChatApiGateway, logs: bool) -> str:
     routes = "\n".join(f"  {r.route.method:6} {r.route.path}" for r in gateway.routes)
-    log_file = function_log()
-    shown = log_file.relative_to(REPO_ROOT) if log_file.is_relative_to(REPO_ROOT) else log_file
-    where_logs = "printed on stderr" if logs else f"in {shown} (--logs prints them here)"
+    where_logs = where(logs)
     return f"""
 chat page:  {url}/
 chat API:   {url}  (AgentChatFunction, API Gateway HTTP API payload 2.0)
@@ -203,12 +200,16 @@ try:
 Ctrl-C stops the server and DynamoDB Local."""
 
 
-def _stop_on_sigterm() -> None:
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Ctrl-C, ``kill`` and a closed terminal all end a command the same way: DynamoDB Local stops with it."""
+
+
+def _stop_on_signals() -> None:
     def raise_interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, raise_interrupt)
-    signal.signal(signal.SIGINT, raise_interrupt)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, raise_interrupt)
 
 
 # --- invoke ------------------------------------------------------------------------------------------------------
@@ -219,6 +220,7 @@ def _configure_invoke(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-e", "--event", required=True, help="event JSON file, relative to your current directory ('-' = stdin)"
     )
+    add_logs_option(parser)
 
 
 def event_path(name: str) -> Path:
@@ -259,9 +261,11 @@ def cmd_invoke(args: argparse.Namespace) -> int:
             )
     with dynamodb_endpoint(endpoint) as url:
         ensure_table(url, table)
-        function = prepare_functions([args.function], url, table)[args.function]
+        function = prepare_functions([args.function], url, table, function_output(args.logs))[args.function]
         response = function.invoke(event)
     print(json.dumps(response, indent=2, default=str))
+    if not args.logs:
+        print(f"run-local: the function's JSON logs are {where(False)}", file=sys.stderr)
     if args.function == LEX_FUNCTION:
         from devtools.lex_validator import validate_response
 
@@ -283,7 +287,7 @@ def cmd_create_table(args: argparse.Namespace) -> int:
     try:
         created = ensure_table(args.endpoint, args.table)
     except EndpointUnreachable as exc:
-        raise CommandError(f"{exc}: start DynamoDB there first (see the README, 'sam local invoke')") from None
+        raise CommandError(f"{exc}: start DynamoDB there first (docs/deploying.md, sam local)") from None
     print(f"table {args.table} {'created' if created else 'already exists'} on {args.endpoint} (TTL on expires_at)")
     return 0
 
@@ -313,6 +317,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def _configure_demo(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--events", default=str(REPO_ROOT / "events"), help="events directory")
+    add_logs_option(parser)
 
 
 def _configure_lex(parser: argparse.ArgumentParser) -> None:
@@ -373,8 +378,11 @@ def main(argv: list[str] | None = None) -> int:
     if not TEMPLATE_PATH.is_file():
         print(f"run-local: {TEMPLATE_PATH} not found", file=sys.stderr)
         return 2
+    _stop_on_signals()
     try:
         return command.run(args)
+    except KeyboardInterrupt:  # every context (DynamoDB Local included) has been left by now
+        return 130
     except (CommandError, DynamoDBLocalError, EndpointUnreachable, TemplateError, PortInUse) as exc:
         print(f"run-local: {exc}", file=sys.stderr)
         return 2

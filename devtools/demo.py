@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from devtools.function_logs import function_output, where
 from devtools.gateway import ACTOR_HEADER, ChatApiGateway, chat_cors
 from devtools.lambda_env import LocalFunction
 from devtools.stack import CHAT_FUNCTION, LEX_FUNCTION, dynamodb_endpoint, ensure_table, prepare_functions
@@ -17,9 +18,11 @@ def run_demo(args: argparse.Namespace) -> int:
     events_dir = Path(args.events)
     with dynamodb_endpoint(args.endpoint) as endpoint:
         ensure_table(endpoint, args.table)
-        functions = prepare_functions([LEX_FUNCTION, CHAT_FUNCTION], endpoint, args.table)
+        output = function_output(args.logs)
+        functions = prepare_functions([LEX_FUNCTION, CHAT_FUNCTION], endpoint, args.table, output)
         lex_conversation(functions[LEX_FUNCTION], events_dir / "lex_conversation")
         chat_calls(ChatApiGateway(functions[CHAT_FUNCTION], chat_cors()))
+    print(f"\nThe functions' JSON logs are {where(args.logs)}.")
     return 0
 
 

@@ -1,6 +1,6 @@
 """Check a ``sam build`` output against what ``sam deploy`` would really deploy (run by ``scripts/test.sh``).
 
-For every config environment of ``samconfig.toml`` (the README's deploy paths: ``[default]`` and ``[prod]``), the
+For every config environment of ``samconfig.toml`` (docs/deploying.md: ``[default]`` and ``[prod]``), the
 architecture of each function and the layer's compatible architectures are resolved from the *built* template with
 that environment's ``parameter_overrides``; then every native extension in the built layer and in each built function
 (every ELF ``.so``, including abi3 ones like cryptography's ``_rust.abi3.so`` whose name says nothing about the
@@ -62,7 +62,7 @@ def parse_overrides(value: str | list[str] | None) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class DeployTarget:
-    """One way the README deploys: a samconfig environment and its parameter overrides."""
+    """One way docs/deploying.md deploys: a samconfig environment and its parameter overrides."""
 
     config_env: str
     overrides: Mapping[str, str]

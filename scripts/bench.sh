@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark (store, conversation list/export/erase, Lex function, chat function, cold start, DynamoDB
-# faults, run-local's time to first answer, Strands session managers) and prints Markdown tables for the README and
-# docs/strands.md.
+# faults, run-local's time to first answer, Strands session managers) and prints the Markdown tables of
+# docs/benchmarks.md and docs/strands.md.
 # Needs no AWS: DynamoDB Local is started and stopped by the benchmarks themselves.
 #   scripts/bench.sh            # everything
 #   scripts/bench.sh strands    # only the Strands session managers (docs/strands.md)

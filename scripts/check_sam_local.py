@@ -1,4 +1,4 @@
-"""The README's `sam local invoke` recipe, checked with SAM CLI's own code (run with .venv-sam's Python).
+"""The `sam local invoke` recipe of docs/deploying.md, checked with SAM CLI's own code (run with .venv-sam's Python).
 
 SAM CLI resolves a function's environment itself (SamFunctionProvider + EnvironmentVariables): a value it cannot
 resolve, such as an ``Fn::If`` with an ``AWS::NoValue`` branch, silently becomes "" and the container would talk to

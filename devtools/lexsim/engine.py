@@ -2,10 +2,12 @@
 
 Per turn:
 
-1. The utterance is read in context: the answer to the slot being elicited (filled from the
-   utterance; an answer that does not resolve re-prompts, up to the slot's ``MaxRetries``), a yes/no
-   to a confirmation prompt, or else a new intent (``matcher.classify``; below the threshold: the
-   fallback intent), with the slots the utterance filled.
+1. The utterance is read in context. While a slot is elicited, an utterance that matches another intent (a
+   whole sample utterance, or a slot-free one within it: :data:`SWITCH_CONFIDENCE`) switches to it, as Lex V2
+   can switch intents mid-dialog; otherwise it answers the slot (filled from the utterance; an answer that
+   does not resolve re-prompts, up to the slot's ``MaxRetries``). Then a yes/no to a confirmation prompt,
+   or else a new intent (``matcher.classify``; below the threshold: the fallback intent), with the slots
+   the utterance filled.
 2. If the intent has its dialog code hook on, the function gets a ``DialogCodeHook`` event (with
    ``interpretations``, ``transcriptions``, ``sessionState`` and, when Lex would elicit a slot next,
    ``proposedNextState``) and the simulator follows the returned dialog action: ``ElicitSlot``,
@@ -41,6 +43,10 @@ NOT_UNDERSTOOD = "Sorry, can you please repeat that?"
 """What Lex says when nothing matches and the bot has no fallback intent."""
 GAVE_UP = "Sorry, I could not understand. Goodbye."
 """What the simulator says when a slot's retries are used up (the intent fails)."""
+SWITCH_CONFIDENCE = 0.8
+"""While a slot is elicited, a match of another intent at least this good switches to it (matcher rules 1 and 2)."""
+STUCK_AFTER = 2
+"""Turns in a row that leave the same slot elicited before a turn says so (``Turn.stuck``)."""
 _YES = frozenset({"yes", "y", "yeah", "yep", "sure", "ok", "okay", "correct", "confirm", "right", "please do"})
 _NO = frozenset({"no", "n", "nope", "nah", "cancel", "don't", "do not", "stop", "wrong"})
 
@@ -72,6 +78,8 @@ class Conversation:
     """``"slot"`` (then ``slot`` is the one elicited), ``"confirmation"`` or ``None``."""
     slot: str | None = None
     retries: int = 0
+    same_slot_turns: int = 0
+    """Turns in a row that ended eliciting the slot they started on."""
 
 
 @dataclass
@@ -87,6 +95,8 @@ class Turn:
     interpretations: list[dict[str, Any]] = field(default_factory=list)
     code_hooks: list[dict[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    stuck: dict[str, Any] | None = None
+    """``{"intent", "slot", "tries"}`` once :data:`STUCK_AFTER` turns in a row left the same slot elicited."""
 
     @property
     def text(self) -> str:
@@ -118,6 +128,7 @@ class Turn:
             "interpretations": self.interpretations,
             "codeHooks": self.code_hooks,
             "problems": list(self.problems),
+            "stuck": self.stuck,
         }
 
 
@@ -181,7 +192,7 @@ class LexSimulator:
         play = _Play(self, state, clean(text), dict(request_attributes or {}))
         before = copy.deepcopy(state)
         try:
-            return play.run()
+            return self._track_stuck(before, play.run())
         except _TurnFailed as exc:
             self.conversations[session_id] = before  # Lex keeps the session as it was
             return Turn(
@@ -195,6 +206,17 @@ class LexSimulator:
                 play.hooks,
                 [str(exc), *play.problems],
             )
+
+    def _track_stuck(self, before: Conversation, turn: Turn) -> Turn:
+        """Count turns that leave the same slot elicited; report it from :data:`STUCK_AFTER` on."""
+        after = self.conversation(turn.session_id)
+        elicited = (after.awaiting, (after.intent or {}).get("name"), after.slot)
+        started = (before.awaiting, (before.intent or {}).get("name"), before.slot)
+        same = after.awaiting == "slot" and elicited == started
+        after.same_slot_turns = before.same_slot_turns + 1 if same else 0
+        if after.same_slot_turns >= STUCK_AFTER:
+            turn.stuck = {"intent": elicited[1], "slot": after.slot, "tries": after.same_slot_turns}
+        return turn
 
 
 class _Play:
@@ -241,7 +263,21 @@ class _Play:
         self.state.retries = 0
         return self._dialog(_intent_dict(intent_def, chosen.slots, "InProgress"), intent_def)
 
+    def _switch(self, current: IntentDef) -> Match | None:
+        """Another intent the utterance clearly asks for while ``current`` elicits a slot (else ``None``)."""
+        matches = classify(self.bot, self.text, self.today) if self.text else []
+        top = matches[0] if matches else None
+        if top is None or top.intent.name == current.name or top.confidence < SWITCH_CONFIDENCE:
+            return None
+        return top
+
     def _answer_slot(self, intent_def: IntentDef, slot_name: str) -> Turn:
+        switched = self._switch(intent_def)
+        if switched is not None:
+            self._clear()
+            self.state.retries = 0
+            self.interpretations = [self._interpretation(switched)]
+            return self._dialog(_intent_dict(switched.intent, switched.slots, "InProgress"), switched.intent)
         intent = copy.deepcopy(self.state.intent) or _intent_dict(intent_def, {}, "InProgress")
         value = slot_from_utterance(self.bot, intent_def, slot_name, self.text, self.today)
         self.interpretations = [self._interpretation(Match(intent_def, 1.0))]

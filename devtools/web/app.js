@@ -1,4 +1,4 @@
-// The chatstate page: a client of the agent-chat HTTP API (README, "Agent-chat function"), plain browser JS.
+// The chatstate page: a client of the agent-chat HTTP API (docs/chat-api.md), plain browser JS.
 // window.chatstate is what other tab scripts use: api(method, path, body, {local}), showError(err), onTab(name, fn),
 // showTab(name), run(what, asyncFn) (status line + error box around one action).
 "use strict";
@@ -120,6 +120,8 @@
     $("session-updated").textContent = open && session.updated_at ? new Date(session.updated_at).toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" }) : "–";
     $("session-state").textContent = open && session.state ? JSON.stringify(session.state, null, 2) : "–";
     for (const id of ["compose", "send", "refresh", "delete-session"]) $(id).disabled = !open;
+    countChars(); // Send also needs a message that fits
+    if (!open) showEmpty();
     $("compose").placeholder = open ? "Type a message (Enter sends, Shift+Enter for a new line)" : "Start or resume a session, then type a message";
     if (open) $("resume-id").value = session.session_id;
     tick();
@@ -170,10 +172,11 @@
   }
 
   function showEmpty() {
+    dropEmpty();
     if ($("messages").children.length) return;
     const li = document.createElement("li");
     li.className = "empty";
-    li.textContent = "No messages yet.";
+    li.textContent = session ? "No messages yet." : "No session yet: start one with New session, or resume one by its id.";
     $("messages").append(li);
   }
 
@@ -205,19 +208,22 @@
 
   async function send() {
     const text = $("compose").value;
-    if (!text.trim() || !session) return;
+    if (!text.trim() || !session || text.length > MAX_MESSAGE) return;
     await run("send", async () => {
       $("send").disabled = true;
       try {
+        const sentAt = new Date().toISOString(); // this browser's clock; a reload shows the stored times
         const answer = await api("POST", `/sessions/${encodeURIComponent(session.session_id)}/messages`, { message: text });
         dropEmpty();
-        $("messages").append(messageItem({ role: "user", content: text }), messageItem({ role: "assistant", content: answer.reply }));
+        const user = messageItem({ role: "user", content: text, created_at: sentAt });
+        const reply = messageItem({ role: "assistant", content: answer.reply, created_at: new Date().toISOString() });
+        $("messages").append(user, reply);
         $("messages").scrollTop = $("messages").scrollHeight;
         $("compose").value = "";
         countChars();
         await loadSession(session.session_id); // fresh count, state and expiry (the TTL slides on every write)
       } finally {
-        $("send").disabled = !session;
+        countChars();
       }
     });
   }
@@ -226,6 +232,8 @@
     const n = $("compose").value.length;
     $("compose-count").textContent = `${n.toLocaleString("en")} / ${MAX_MESSAGE.toLocaleString("en")}`;
     $("compose-count").classList.toggle("over", n > MAX_MESSAGE);
+    $("send").disabled = !session || n > MAX_MESSAGE || !$("compose").value.trim();
+    $("send").title = n > MAX_MESSAGE ? `at most ${MAX_MESSAGE.toLocaleString("en")} characters` : "";
   }
 
   // --- tabs -------------------------------------------------------------------------------------------------------
@@ -234,6 +242,7 @@
       button.setAttribute("aria-selected", String(button.dataset.tab === name));
     }
     for (const panel of document.querySelectorAll("[data-tab-panel]")) panel.hidden = panel.dataset.tabPanel !== name;
+    document.body.dataset.tab = name; // style.css hides what belongs to another tab
     history.replaceState(null, "", name === "chat" ? location.pathname + location.search : `#${name}`);
     if (tabHandlers[name]) tabHandlers[name]();
   }

@@ -54,13 +54,24 @@
     showAttributes({});
   }
 
+  // JSON text that may wrap after its commas and colons (<wbr>), not inside a name or a value
+  function breakable(tag, text) {
+    const node = element(tag);
+    const parts = String(text).split(/(?<=[,:])/);
+    parts.forEach((part, i) => {
+      if (i) node.append(document.createElement("wbr"));
+      node.append(document.createTextNode(part));
+    });
+    return node;
+  }
+
   function showAttributes(current, changed = new Set()) {
     const list = $("lex-attributes");
     list.replaceChildren();
     const names = Object.keys(current).sort();
     if (!names.length) list.append(element("dt", "", "–"), element("dd"));
     for (const name of names) {
-      list.append(element("dt", changed.has(name) ? "changed" : "", name), element("dd", "", current[name]));
+      list.append(element("dt", changed.has(name) ? "changed" : "", name), breakable("dd", current[name]));
     }
   }
 
@@ -90,7 +101,7 @@
     const attrs = element("div", "lex-attrs");
     if (changed.length) {
       attrs.append(element("b", "", changed.length === 1 ? "attribute set " : "attributes set "));
-      attrs.append(...changed.map(([name, value]) => element("code", "", `${name}=${value === undefined ? "(removed)" : value}`)));
+      attrs.append(...changed.map(([name, value]) => breakable("code", `${name}=${value === undefined ? "(removed)" : value}`)));
     } else {
       attrs.append(element("span", "muted", `session attributes unchanged (${Object.keys(turn.sessionAttributes).length})`));
     }
@@ -100,6 +111,10 @@
       const problems = element("ul", "lex-problems");
       problems.append(...turn.problems.map((p) => element("li", "", p)));
       box.append(problems);
+    }
+    if (turn.stuck) {
+      const { slot, intent, tries } = turn.stuck; // the same slot asked for again and again: say the ways out
+      box.append(element("p", "lex-stuck", `${slot} of ${intent} asked for ${tries + 1} times: answer it, say another request (e.g. "hello" or "book a flight"), or start a New session.`));
     }
     return box;
   }

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from chatstate.chat.conversations import Conversations
     from chatstate.chat.responders import Responder
     from chatstate.chat.service import ChatService
-    from chatstate.profile.port import ProfileStore
+    from chatstate.profile import ProfileStore
     from chatstate.settings import Settings
     from chatstate.store.port import SessionStore
 

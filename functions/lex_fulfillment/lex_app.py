@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from chatstate.chat.responders import Responder
     from chatstate.identity import TokenVerifier
     from chatstate.lex.runtime import LexRuntime
-    from chatstate.profile.port import ProfileStore
+    from chatstate.profile import ProfileStore
     from chatstate.settings import Settings
     from chatstate.store.port import SessionStore
 
@@ -112,7 +112,7 @@ def configure(**parts: Any) -> LexDependencies:
     return _dependencies
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)  # no keys left by an earlier invocation
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answer one Lex V2 code-hook event, within the invocation's time budget."""

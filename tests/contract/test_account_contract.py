@@ -10,8 +10,7 @@ from chatstate import account, deadline
 from chatstate.account import AccountService
 from chatstate.exceptions import InvalidCursor
 from chatstate.models import NewMessage, SessionRef, StatePatch
-from chatstate.profile.dynamodb import DynamoDBProfileStore
-from chatstate.profile.memory import InMemoryProfileStore
+from chatstate.profile import DynamoDBProfileStore, InMemoryProfileStore
 from chatstate.store.dynamodb import DynamoDBSessionStore
 from chatstate.store.port import SessionStore
 from tests.contract.conftest import TTL, Clock

@@ -9,9 +9,7 @@ from typing import Any
 import pytest
 
 from chatstate.models import NewMessage, SessionRef, StatePatch
-from chatstate.profile.dynamodb import DynamoDBProfileStore
-from chatstate.profile.memory import InMemoryProfileStore
-from chatstate.profile.port import ProfileStore
+from chatstate.profile import DynamoDBProfileStore, InMemoryProfileStore, ProfileStore
 from chatstate.store.dynamodb import DynamoDBSessionStore
 from chatstate.store.port import StorePolicy
 from chatstate.store.props_dynamodb import DynamoDBPropsStore

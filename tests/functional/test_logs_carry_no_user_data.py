@@ -1,4 +1,4 @@
-"""No log line, at any level, on any path, carries what a user typed (issue 9 §3).
+"""No log line, at any level, on any path, carries what a user typed.
 
 Every event file and a set of hostile inputs, each carrying marker strings in the user-controlled
 places (transcript, slot values, session/request attributes, message text, state values, cursors,

@@ -17,7 +17,7 @@ from lex_bot.intents import router
 from chatstate.identity import TOKEN_REQUEST_ATTRIBUTE, TokenVerifier
 from chatstate.lex import LexRuntime
 from chatstate.lex.profile_link import ProfileLink
-from chatstate.profile.memory import InMemoryProfileStore
+from chatstate.profile import InMemoryProfileStore
 from chatstate.store.memory import InMemorySessionStore
 from devtools import signin
 from devtools.template import Resolver, load_template

@@ -108,7 +108,7 @@ def test_threaded_in_process_http_calls_stay_correct(wired):
     with ThreadPoolExecutor(4) as pool:
         replies = list(pool.map(worker, range(4)))
     for t, mine in enumerate(replies):
-        assert all(f'You said: "t{t}-m{i}"' in reply for i, reply in enumerate(mine))
+        assert all(f'"t{t}-m{i}"' in reply for i, reply in enumerate(mine))
     users = [m["content"] for m in _history("shared") if m["role"] == "user"]
     assert sorted(users) == sorted(f"t{t}-m{i}" for t in range(4) for i in range(3))
 

@@ -206,9 +206,10 @@ def test_chat_page_against_the_local_server(browser: Any, served: Served) -> Non
     click(driver, "resume")
     wait(driver, lambda d: text(d, "session-id") == session_id and len(messages(d)) == 20, "the resumed session")
 
-    # errors, as the API reports them
-    send(driver, "x" * 4001)
-    wait(driver, lambda d: error_shown(d).startswith("413 payload_too_large"), "413 shown")
+    # errors, as the API reports them (an oversize message is refused in the page: Send is disabled)
+    set_value(driver, "compose", "x" * 4001)
+    assert not el(driver, "send").is_enabled()
+    set_value(driver, "compose", "")
     set_value(driver, "actor", "")
     click(driver, "refresh")
     wait(driver, lambda d: error_shown(d).startswith("401"), "401 shown")
@@ -447,7 +448,7 @@ def test_the_lex_tab_plays_the_sample_bot(browser: Any, served: Served) -> None:
     fallback = lex_say(driver, "what do you know about me")
     assert (fallback["action"], fallback["intent"]) == ("action ElicitIntent", "intent none")
     assert "your name is Ana" in fallback["bot"]
-    assert "arrival city Boston" in fallback["bot"]
+    assert "your last booking is Seattle → Boston" in fallback["bot"]
     assert fallback["inspect"][0] == "FulfillmentCodeHook (FallbackIntent) → ElicitIntent"
     driver.execute_script(
         "document.querySelector('#lex-turns li.lex-turn:last-child .lex-inspect').open = true;"
@@ -487,6 +488,83 @@ def test_the_lex_tab_plays_the_sample_bot(browser: Any, served: Served) -> None:
     assert "POST   /_local/lex/turn  400" in log
     assert "POST   /_local/lex/reset  200" in log
     assert "Traceback" not in served.errors()
+
+
+# --- the page around a session: what a first visit shows -------------------------------------------------------------
+
+
+def js(driver: Any, script: str) -> Any:
+    return driver.execute_script(script)
+
+
+def test_the_page_says_what_to_do_and_counts_as_the_api_does(browser: Any, served: Served) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get("about:blank")
+    driver.get(f"{served.url}/")
+    wait(driver, lambda d: "local server" in text(d, "status"), "the page found the local server")
+
+    # before a session: the conversation pane says what to do, Send is off
+    assert "No session yet: start one with New session" in text(driver, "messages")
+    assert not el(driver, "send").is_enabled()
+    label = driver.find_element(By.CSS_SELECTOR, "#session dt[title^='message_count']")
+    assert label.text == "your messages"
+
+    # three exchanges: the count is the user's messages, as the API and the built-in responder say
+    click(driver, "new-session")
+    wait(driver, lambda d: "No messages yet." in text(d, "messages"), "a session")
+    assert not el(driver, "send").is_enabled()  # nothing typed yet
+    send(driver, "hello")
+    wait(driver, lambda d: len(messages(d)) == 2, "the first exchange")
+    metas = js(driver, "return Array.from(document.querySelectorAll('#messages li .meta'), (m) => m.textContent)")
+    assert metas[0].startswith("user · ")  # fresh messages carry sender and time, as reloaded ones do
+    assert metas[1].startswith("assistant · ")
+    send(driver, "my name is Alice")
+    wait(driver, lambda d: len(messages(d)) == 4, "the second exchange")
+    send(driver, "how many messages have I sent?")
+    wait(driver, lambda d: len(messages(d)) == 6 and text(d, "message-count") == "3", "three exchanges, count 3")
+    assert messages(driver)[-1][1] == "You have sent 3 messages in this conversation, this one included."
+    driver.save_screenshot(str(artifacts_dir() / "chat_page_counts.png"))
+
+    # an oversize message: the counter says so and Send is off until it fits
+    set_value(driver, "compose", "x" * 4001)
+    assert "over" in el(driver, "compose-count").get_attribute("class")
+    assert not el(driver, "send").is_enabled()
+    set_value(driver, "compose", "x" * 4000)
+    assert el(driver, "send").is_enabled()
+    set_value(driver, "compose", "")
+
+    # the Lex tab: chat-only controls hidden, values wrap between words, one scrollbar however long the talk
+    assert el(driver, "target").is_displayed()
+    driver.find_element(By.CSS_SELECTOR, "#tabs [data-tab='lex']").click()
+    wait(driver, lambda d: el(d, "lex-utterance").is_enabled(), "the Lex tab ready")
+    assert not el(driver, "target").is_displayed()
+    for i in range(6):
+        lex_say(driver, "hello" if i % 2 else "book a flight")  # "hello" while a city is asked for: a greeting
+    for said in ("change my language", "klingon", "elvish"):
+        lex_say(driver, said)
+    stuck = js(driver, "return document.querySelector('#lex-turns li:last-child .lex-stuck').textContent")
+    assert stuck.startswith("Language of UpdatePreferences asked for 3 times")
+    assert "New session" in stuck
+    breaks = js(
+        driver,
+        "return Array.from(document.querySelectorAll('#lex dd, #lex code'), (e) => getComputedStyle(e).wordBreak)",
+    )
+    assert breaks
+    assert set(breaks) == {"normal"}
+    json_values = js(driver, "return document.querySelectorAll('#lex-attributes dd wbr').length")
+    assert json_values > 0  # JSON values may wrap after a comma or a colon, between words
+    sizes = js(
+        driver,
+        "const t = document.getElementById('lex-turns'); return [document.scrollingElement.scrollHeight,"
+        " window.innerHeight, t.scrollHeight, t.clientHeight];",
+    )
+    page_height, window_height, turns_height, turns_visible = sizes
+    assert page_height <= window_height  # the page itself does not scroll
+    assert turns_height > turns_visible  # the conversation does
+    driver.find_element(By.CSS_SELECTOR, "#tabs [data-tab='chat']").click()
+    assert el(driver, "target").is_displayed()
 
 
 # --- the conversation sidebar and "your data" (conversations.js) ------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Both functions answer before their template Timeout, validly, whatever DynamoDB does (issue 9 §1).
+"""Both functions answer before their template Timeout, validly, whatever DynamoDB does.
 
 Each test runs a function in-process, as Lambda would (template environment, a Lambda context whose
 remaining time is the template's Timeout), with botocore pointed at a fault proxy in front of

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -95,11 +96,41 @@ def test_serve_answers_the_chat_api_and_stops_cleanly_on_ctrl_c(server):
     assert not any(alive(pid) for pid in java), "DynamoDB Local outlived the server"
 
 
+def java_children(pid: int) -> set[int]:
+    return {child for child in children_of(pid) if b"java" in Path(f"/proc/{child}/cmdline").read_bytes()}
+
+
+def gone_within(pids: set[int], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not any(alive(pid) for pid in pids)
+
+
+@pytest.mark.parametrize("how", ["SIGHUP", "SIGTERM", "SIGKILL"])
+def test_dynamodb_local_ends_with_the_run_however_it_ends(served: Served, how: str) -> None:
+    """A closed terminal (SIGHUP), kill (SIGTERM) and a killed parent (SIGKILL) leave no DynamoDB Local behind."""
+    java = java_children(served.proc.pid)
+    assert java, "DynamoDB Local should run as a child of the server"
+    served.proc.send_signal(getattr(signal, how))
+    served.proc.wait(timeout=30)
+    survived = not gone_within(java, 15)
+    for pid in java if survived else ():  # do not leave the orphan running when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert not survived, f"DynamoDB Local outlived the server ({how})"
+    if how != "SIGKILL":
+        assert served.proc.returncode == 0
+        assert "Traceback" not in served.errors()
+
+
 def test_serve_logs_one_line_per_request_and_keeps_json_logs_in_a_file(served: Served) -> None:
     status, created = request(f"{served.url}/sessions", "POST", {})
     assert status == 201
     assert request(f"{served.url}/sessions/{created['session_id']}")[0] == 200
     assert request(f"{served.url}/sessions/x", "PUT")[0] == 404
+    deadline = time.monotonic() + 10  # the access line is written once the response has gone out
+    while "  PUT    /sessions/x  404  " not in served.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
     log = served.output()
     assert "ready in" in log
     assert "  POST   /sessions  201  " in log
@@ -138,6 +169,8 @@ def test_invoke_uses_the_running_servers_dynamodb_and_reads_events_from_the_call
     assert invoked.returncode == 0, invoked.stderr
     assert json.loads(json.loads(invoked.stdout)["body"])["message_count"] == 1
     assert f"using the DynamoDB of the server at {served.url}" in invoked.stderr
+    assert '"level"' not in invoked.stderr  # the function's JSON logs went to the log file
+    assert "logs are in" in invoked.stderr
     status, view = request(f"{served.url}/sessions/s-invoke-1", actor="alice")
     assert status == 200
     assert view["message_count"] == 1
@@ -172,3 +205,27 @@ def test_invoking_the_lex_function_checks_its_response(served: Served) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["sessionState"]["dialogAction"]["type"] == "Close"
     assert "run-local: Lex would accept this response" in done.stderr
+
+
+def test_lex_turns_in_the_local_log_carry_no_chat_request_id(served: Served) -> None:
+    """Both functions share one process locally; a Lex turn's log lines carry only the Lex invocation's ids."""
+    assert request(f"{served.url}/sessions", "POST", {})[0] == 201
+    status, _, _ = local_request(f"{served.url}/_local/lex/turn", "POST", {"sessionId": "log-check", "text": "hello"})
+    assert status == 200
+    lines = [json.loads(line) for line in (served.state_dir / "logs" / "functions.log").read_text().splitlines()]
+    chat_ids = {line["request_id"] for line in lines if line.get("message") == "session created"}
+    lex_lines = [line for line in lines if line.get("message") == "lex turn"]
+    assert chat_ids
+    assert lex_lines
+    assert all("request_id" not in line for line in lex_lines)
+    assert all(line["function_name"].endswith("LexFulfillmentFunction") for line in lex_lines)
+
+
+def test_demo_prints_answers_and_keeps_the_functions_logs_in_a_file(tmp_path: Path) -> None:
+    done = run_local("demo", cwd=REPO_ROOT, state_dir=tmp_path / "local")
+    assert done.returncode == 0, done.stderr
+    assert "bot > [Close Greeting Fulfilled] Hello, Ana!" in done.stdout
+    assert "POST /sessions -> 401" in done.stdout
+    assert '"level"' not in done.stdout + done.stderr
+    logged = (tmp_path / "local" / "logs" / "functions.log").read_text()
+    assert '"message":"lex turn"' in logged

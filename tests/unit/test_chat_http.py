@@ -1,4 +1,4 @@
-"""The agent-chat HTTP API (README, "Agent-chat function") via ``chat_app.lambda_handler``, in-memory store."""
+"""The agent-chat HTTP API (docs/chat-api.md) via ``chat_app.lambda_handler``, in-memory store."""
 
 from __future__ import annotations
 
@@ -54,18 +54,34 @@ def test_send_message_creates_the_session_and_counts_user_messages(chat):
     assert first.body["message_count"] == 1
     second = chat.send("brand-new", "again")
     assert second.body["message_count"] == 2
-    assert "Turn 2" in second.body["reply"]
-    assert chat.request("GET", "/sessions/brand-new").body["message_count"] == 2
+    assert "You have sent 3 messages" in chat.send("brand-new", "how many messages have I sent?").body["reply"]
+    assert chat.request("GET", "/sessions/brand-new").body["message_count"] == 3
 
 
 def test_builtin_responder_remembers_state_and_history(chat):
     sid = chat.create(state={"name": "Alice"})
-    assert "your name is Alice" in chat.send(sid, "hi").body["reply"]
+    assert chat.send(sid, "hi").body["reply"].startswith("Hello, Alice! This is a new conversation.")
+    assert chat.send(sid, "what's my name?").body["reply"] == "You're Alice."
     other = chat.create()
-    chat.send(other, "Hello, my name is Bob")
-    reply = chat.send(other, "what do you remember?").body["reply"]
-    assert "your name is Bob" in reply
-    assert 'Last time you said: "Hello, my name is Bob"' in reply
+    assert chat.send(other, "what is my name?").body["reply"].startswith("You haven't told me your name yet")
+    assert chat.send(other, "Hello, my name is Bob").body["reply"].startswith("Nice to meet you, Bob!")
+    assert chat.send(other, "who am I?").body["reply"] == "You're Bob."
+    assert chat.send(other, "what did I say?").body["reply"] == 'You said: "who am I?"'
+    known = chat.send(other, "what do you remember?").body["reply"]
+    assert known == "I know that your name is Bob and you have sent 5 messages here."
+
+
+def test_the_builtin_responder_counts_as_the_api_does(chat):
+    """message_count is the user's messages, this one included: the reply and the API say the same number."""
+    sid = chat.create()
+    for text in ("one", "two"):
+        chat.send(sid, text)
+    answered = chat.send(sid, "how many messages have I sent?")
+    assert answered.body["message_count"] == 3
+    assert "You have sent 3 messages in this conversation, this one included." in answered.body["reply"]
+    assert chat.request("GET", f"/sessions/{sid}").body["message_count"] == 3
+    page = chat.request("GET", f"/sessions/{sid}/messages", query={"limit": "100"}).body["messages"]
+    assert sum(m["role"] == "user" for m in page) == 3
 
 
 def test_get_session_shape(chat):
@@ -85,9 +101,9 @@ def test_list_messages_most_recent_k_oldest_first(chat):
     page = chat.request("GET", f"/sessions/{sid}/messages", query={"limit": "3"})
     assert page.status == 200
     assert [(m["role"], m["content"][:2]) for m in page.body["messages"]] == [
-        ("assistant", "Tu"),
+        ("assistant", "I'"),
         ("user", "m2"),
-        ("assistant", "Tu"),
+        ("assistant", "I'"),
     ]
     assert set(page.body["messages"][0]) == {"role", "content", "created_at"}
     assert page.body["next_cursor"]
@@ -216,10 +232,10 @@ def test_expired_session_is_404_and_a_send_recreates_it(chat):
     chat.clock.advance(3_601)
     assert chat.request("GET", f"/sessions/{sid}").status == 404
     assert chat.request("GET", f"/sessions/{sid}/messages").status == 404
-    fresh = chat.send(sid, "I'm back")
+    fresh = chat.send(sid, "hello again")
     assert fresh.status == 200
     assert fresh.body["message_count"] == 1
-    assert "new session" in fresh.body["reply"]
+    assert fresh.body["reply"].startswith("Hello! This is a new conversation.")  # the expired state is gone
     body = chat.request("GET", f"/sessions/{sid}").body
     assert body["state"] == {}
     assert len(chat.request("GET", f"/sessions/{sid}/messages").body["messages"]) == 2
@@ -322,7 +338,7 @@ def test_malformed_or_missing_body_is_400(chat, raw):
 def test_base64_body_is_decoded(chat):
     result = chat.request("POST", "/sessions/s1/messages", body={"message": "héllo"}, base64_body=True)
     assert result.status == 200
-    assert 'You said: "héllo"' in result.body["reply"]
+    assert '"héllo"' in result.body["reply"]
 
 
 def test_invalid_base64_body_is_400(chat):
@@ -513,7 +529,7 @@ def test_base64_event_round_trip(chat):
     assert call(event).status == 200
 
 
-# -- issue 9 §4: edges --------------------------------------------------------------------------------
+# -- edges --------------------------------------------------------------------------------------------
 def with_path_parameter(event: dict, session_id: str) -> dict:
     """As API Gateway sends it: ``rawPath`` percent-encoded, ``pathParameters`` decoded."""
     event["pathParameters"] = {"session_id": session_id}

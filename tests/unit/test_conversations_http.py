@@ -8,7 +8,7 @@ import chat_app
 import pytest
 
 from chatstate.models import NewMessage, SessionRef
-from chatstate.profile.memory import InMemoryProfileStore
+from chatstate.profile import InMemoryProfileStore
 from tests.unit.chat_support import ChatHarness, call, http_event
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")

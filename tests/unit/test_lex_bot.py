@@ -1,4 +1,4 @@
-"""The sample ChatBot (README, "Lex V2 fulfillment function"), played with the event files."""
+"""The sample ChatBot (docs/lex-guide.md), played with the event files."""
 
 from __future__ import annotations
 
@@ -212,7 +212,7 @@ def test_cold_import_of_lex_app_does_not_load_boto3_or_the_store():
     assert out.stdout.strip() == "[]"
 
 
-# -- issue 9 §4: responses Lex would refuse -----------------------------------------------------------
+# -- responses Lex would refuse -----------------------------------------------------------------------
 def greeting_with(name: str) -> dict[str, Any]:
     event = load_event("lex_greeting")
     event["sessionState"]["sessionAttributes"]["name"] = name

@@ -329,7 +329,7 @@ def test_echoed_server_only_values_are_not_counted_as_tampering(runtime, metrics
     assert metrics.counts["LexTamperedAttributes"] == 1
 
 
-# -- concurrent turns (issue 9 §2): a turn is re-run on the fresh state, counters are exact -------------
+# -- concurrent turns: a turn is re-run on the fresh state, counters are exact -------------
 def test_concurrent_greetings_count_every_visit_exactly() -> None:
     store = InMemorySessionStore()
     runtime = LexRuntime(bot_router, store=store, now=fixed_now)
@@ -391,10 +391,13 @@ def test_the_builtin_agent_counts_each_utterance_once(store):
     runtime = LexRuntime(bot_router, store=store, now=fixed_now, responder=EchoMemoryResponder())
     for event in hook_pair(load_event("lex_greeting")):
         assert_valid(runtime.handle(event))
-    answer = messages_text(assert_valid(runtime.handle(load_event("lex_fallback"))))
-    assert answer.startswith("Turn 2.")
-    assert 'Last time you said: "hello"' in answer
-    assert "We have exchanged 2 messages so far." in answer
+    asked = load_event("lex_fallback")
+    asked["inputTranscript"] = "how many messages have I sent?"
+    answer = messages_text(assert_valid(runtime.handle(asked)))
+    assert answer == "You have sent 2 messages in this conversation, this one included."
+    asked["inputTranscript"] = "what did I say?"
+    asked["sessionState"]["originatingRequestId"] = "another-request"
+    assert messages_text(assert_valid(runtime.handle(asked))) == 'You said: "how many messages have I sent?"'
 
 
 def test_two_invocations_of_one_request_racing_record_the_utterance_once() -> None:

@@ -1,4 +1,4 @@
-"""Issue 12 §3: the sample bot's whole conversations through the local Lex V2 simulator (bot from template.yaml)."""
+"""The sample bot's whole conversations through the local Lex V2 simulator (bot from template.yaml)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from chatstate.chat.responders import EchoMemoryResponder
 from chatstate.lex import LexRuntime
 from chatstate.models import SessionRef
 from chatstate.store.memory import InMemorySessionStore
-from devtools.lex_console import LexConsole, describe, local_console, repl
+from devtools.lex_console import HELP, LexConsole, describe, local_console, repl
 from devtools.lexsim.definition import load_bot
 from devtools.lexsim.engine import GAVE_UP, LexSimulator
 from devtools.lexsim.matcher import classify
@@ -139,8 +139,8 @@ def test_fallback_goes_to_the_agent_with_the_session(sim, function):
     (turn,) = play(sim, "what is the meaning of life")
     assert turn.dialog_action == {"type": "ElicitIntent"}
     assert turn.intent is None
-    assert "your name is Ana" in turn.text
-    assert "last booking: departure city Seattle, arrival city Boston, departure date 2026-07-02" in turn.text
+    assert 'can\'t answer "what is the meaning of life" myself, Ana.' in turn.text
+    assert "Your last booking: Seattle → Boston on 2026-07-02." in turn.text
     assert REPROMPT not in turn.text
     event = function.calls[-1][0]
     assert event["invocationSource"] == "FulfillmentCodeHook"
@@ -330,4 +330,53 @@ def test_the_real_function_in_process_with_memory_stores(restored_environment):
     assert greeting["problems"] == []
     assert greeting["messages"][0]["content"].startswith("Hello!")
     assert fallback["dialogAction"] == {"type": "ElicitIntent"}
-    assert 'You said: "tell me something"' in fallback["messages"][0]["content"]
+    assert 'can\'t answer "tell me something"' in fallback["messages"][0]["content"]
+
+
+# -- a user is never stuck on a slot ---------------------------------------------------------------------
+def test_another_intent_said_while_a_slot_is_elicited_switches_to_it(sim):
+    asked, greeted = play(sim, "book a flight", "hello")
+    assert asked.dialog_action == {"type": "ElicitSlot", "slotToElicit": "DepartureCity"}
+    assert greeted.intent["name"] == "Greeting"
+    assert greeted.text.startswith("Hello, Ana!")
+    (booking,) = play(sim, "book a flight")
+    assert booking.dialog_action == {"type": "ElicitSlot", "slotToElicit": "DepartureCity"}  # a fresh booking
+
+
+def test_a_slot_answer_that_is_no_other_intent_still_fills_the_slot(sim):
+    _, answered = play(sim, "book a flight", "Seattle")
+    assert answered.slots["DepartureCity"] == "Seattle"
+    assert answered.dialog_action == {"type": "ElicitSlot", "slotToElicit": "ArrivalCity"}
+
+
+def test_switch_to_a_language_in_one_utterance(sim):
+    (switched,) = play(sim, "switch to italian")
+    assert switched.text == "Done. I'll speak Italian with you from now on."
+    (changed,) = play(sim, "change my language to french")
+    assert changed.text == "Done. I'll speak French with you from now on."
+
+
+def test_the_same_slot_asked_again_and_again_says_how_to_get_out(sim):
+    asked, first, second, third = play(sim, "change my language", "klingon", "elvish", "sindarin")
+    assert asked.stuck is None
+    assert first.stuck is None
+    assert second.stuck == {"intent": "UpdatePreferences", "slot": "Language", "tries": 2}
+    assert third.stuck["tries"] == 3
+    assert second.to_dict()["stuck"] == second.stuck
+    hint = describe(second.to_dict()).splitlines()[-1]
+    assert "asked for Language of UpdatePreferences 3 times" in hint
+    assert "/reset" in hint
+    assert "book a flight" in hint
+    (out,) = play(sim, "book a flight")
+    assert out.intent["name"] == "BookFlight"
+    assert out.stuck is None
+
+
+def test_the_terminal_lists_its_commands_on_help(sim):
+    out = io.StringIO()
+    repl(LexConsole(sim), "s5", io.StringIO("/help\n/nonsense\n"), out)
+    lines = out.getvalue().splitlines()
+    assert lines[1] == lines[3] == "     " + HELP
+    assert "/reset" in HELP
+    assert "/help" in HELP
+    assert "/quit" in HELP

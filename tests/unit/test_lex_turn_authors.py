@@ -12,7 +12,7 @@ from chatstate.identity import TOKEN_REQUEST_ATTRIBUTE, TokenVerifier
 from chatstate.lex import LexRuntime
 from chatstate.lex.profile_link import ProfileLink
 from chatstate.models import SessionRef
-from chatstate.profile.memory import InMemoryProfileStore
+from chatstate.profile import InMemoryProfileStore
 from chatstate.store.memory import InMemorySessionStore
 from tests.lexkit import assert_valid, fixed_now, load_event
 from tests.tokens import ISSUER, FakeJwks, token

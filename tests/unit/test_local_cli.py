@@ -6,6 +6,8 @@ import io
 import json
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -198,3 +200,55 @@ def test_a_port_held_by_another_run_local_names_it(taken_port: int, capsys, stat
     assert cli.main(["serve", "--port", str(taken_port)]) == 2
     err = capsys.readouterr().err
     assert f"(another run-local, pid {os.getpid()}, serves http://127.0.0.1:{taken_port})" in err
+
+
+# --- first-hour answers ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("port", ["80000", "-1", "http"])
+def test_a_port_that_is_no_port_is_a_usage_line_not_a_traceback(port: str, capsys) -> None:
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["serve", "--port", port])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith("scripts/run-local.sh serve: error: argument --port: ")
+
+
+def test_without_the_local_actor_header_the_401_names_it(app) -> None:
+    local_app, function = app
+    result = local_app.handle(Request("GET", "/sessions/s1", [], b""))
+    error = json.loads(result.body)["error"]
+    assert (result.status, error["code"]) == (401, "unauthorized")
+    assert "X-Local-Actor" in error["message"]
+    assert "JWT" in error["message"]
+    assert function.events == []  # answered where the authorizer would answer it
+
+
+def test_every_command_that_runs_a_function_takes_logs() -> None:
+    parser = cli.build_parser()
+    for argv in (["serve"], ["invoke", "AgentChatFunction", "-e", "x.json"], ["demo"], ["lex"]):
+        assert parser.parse_args([*argv, "--logs"]).logs is True
+        assert parser.parse_args(argv).logs is False
+
+
+def test_the_lex_console_says_how_to_get_help_and_keeps_logs_in_a_file(state_dir: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"CHATSTATE_LOCAL_DIR": str(state_dir)}
+    done = subprocess.run(
+        [sys.executable, "-m", "devtools.cli", "lex", "--memory"],
+        input="hello\n",
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.splitlines()[:2]
+    assert "/help" in first[1]
+    assert "/reset" in first[1]
+    assert "bot> Hello!" in done.stdout
+    assert '"level"' not in done.stdout + done.stderr  # answers only
+    logged = (state_dir / "logs" / "functions.log").read_text().splitlines()
+    assert any(json.loads(line).get("message") == "lex turn" for line in logged if line.startswith('{"level"'))

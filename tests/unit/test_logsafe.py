@@ -61,7 +61,7 @@ def test_wire_logs_are_capped_at_info():
 def test_every_dynamodb_client_the_layer_builds_keeps_wire_logs_out(fake_aws_env):
     import logging
 
-    from chatstate.profile.dynamodb import DynamoDBProfileStore
+    from chatstate.profile import DynamoDBProfileStore
 
     wire = logging.getLogger("botocore")
     wire.setLevel(logging.NOTSET)

@@ -17,8 +17,7 @@ from chatstate.identity import TOKEN_REQUEST_ATTRIBUTE, TokenVerifier
 from chatstate.lex import LexRuntime
 from chatstate.lex.profile_link import ProfileLink, shared_fields
 from chatstate.models import SessionRef
-from chatstate.profile.memory import InMemoryProfileStore
-from chatstate.profile.model import Shared
+from chatstate.profile import InMemoryProfileStore, Shared
 from chatstate.store.memory import InMemorySessionStore
 from tests.lexkit import assert_valid, dialog_action, fixed_now, load_event, messages_text
 from tests.tokens import ISSUER, FakeJwks, token
@@ -314,7 +313,7 @@ def test_a_rerun_turn_verifies_and_reads_the_profile_once(profiles):
 def test_the_profile_holds_exactly_the_languages_the_bot_speaks():
     from lex_bot.attributes import Language
 
-    from chatstate.profile.model import LANGUAGES
+    from chatstate.profile import LANGUAGES
 
     assert sorted(LANGUAGES) == sorted(language.value for language in Language)
 

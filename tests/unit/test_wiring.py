@@ -7,7 +7,7 @@ import lex_app
 import pytest
 
 from chatstate.environment import profile_store, session_store
-from chatstate.profile.dynamodb import DynamoDBProfileStore
+from chatstate.profile import DynamoDBProfileStore
 from chatstate.settings import Settings
 from chatstate.store.dynamodb import DynamoDBSessionStore
 from chatstate.store.memory import InMemorySessionStore

@@ -9,8 +9,7 @@ from chat_dependencies import dependencies, logger
 from chat_routes.http import actor, body_bytes, json_response
 from chatstate.chat.errors import Unauthenticated
 from chatstate.chat.payloads import parse_json_body
-from chatstate.profile.model import ProfilePatch
-from chatstate.profile.port import check_subject
+from chatstate.profile import ProfilePatch, check_subject
 
 router = Router()
 

@@ -1,1 +1,1 @@
-"""The sample ChatBot: typed session attributes and intent handlers (README, "Lex V2 fulfillment function")."""
+"""The sample ChatBot: typed session attributes and intent handlers (docs/lex-guide.md, "The sample bot")."""

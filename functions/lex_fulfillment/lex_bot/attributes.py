@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from chatstate.attributes import ServerOnly, SessionAttributes
-from chatstate.profile.model import Shared
+from chatstate.profile import Shared
 
 MAX_RECENT_BOOKINGS = 5
 MAX_NAME_CHARS = 100

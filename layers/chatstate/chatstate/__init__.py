@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from chatstate.exceptions import DuplicateRequest as DuplicateRequest
     from chatstate.exceptions import IdempotencyKeyReused as IdempotencyKeyReused
     from chatstate.exceptions import InvalidCursor as InvalidCursor
+    from chatstate.exceptions import InvalidRequest as InvalidRequest
     from chatstate.exceptions import ItemTooLarge as ItemTooLarge
     from chatstate.exceptions import SessionExists as SessionExists
     from chatstate.exceptions import SessionNotFound as SessionNotFound
@@ -40,8 +41,8 @@ if TYPE_CHECKING:
     from chatstate.models import SessionRef as SessionRef
     from chatstate.models import SessionSummary as SessionSummary
     from chatstate.models import StatePatch as StatePatch
-    from chatstate.profile.model import Profile as Profile
-    from chatstate.profile.model import Shared as Shared
+    from chatstate.profile import Profile as Profile
+    from chatstate.profile import Shared as Shared
     from chatstate.store.dynamodb import DynamoDBSessionStore as DynamoDBSessionStore
     from chatstate.store.memory import InMemorySessionStore as InMemorySessionStore
     from chatstate.store.port import NEW_SESSION as NEW_SESSION

@@ -31,7 +31,7 @@ from typing import Any
 from chatstate import deadline
 from chatstate.exceptions import InvalidCursor
 from chatstate.models import Message, SessionRef
-from chatstate.profile.port import ProfileStore, check_subject
+from chatstate.profile import ProfileStore, check_subject
 from chatstate.store.port import SessionStore
 
 EXPORT_PAGE_BYTES = 1_000_000

@@ -48,6 +48,9 @@ __all__ = [
     "DecodedAttributes",
     "ServerOnly",
     "SessionAttributes",
+    "same_json",
+    "secret_fields",
+    "server_only_fields",
 ]
 
 LEX_SESSION_ATTRIBUTES_LIMIT = 12 * 1024
@@ -143,7 +146,8 @@ class _FieldCodec:
 
     def encode(self, value: Any) -> str | None:
         if self.raw:
-            return value  # type: ignore[no-any-return]  # a raw field holds a str (checked when the codec is built)
+            text: str | None = value  # a raw field holds a str, or None (checked when the codec is built)
+            return text
         return self.adapter.dump_json(value).decode()
 
     def decode_inbound(self, raw: Any) -> Any:
@@ -185,16 +189,35 @@ class _ClassCodec:
     fields: tuple[_FieldCodec, ...]
     by_key: dict[str, _FieldCodec]
 
+    @property
+    def server_only(self) -> frozenset[str]:
+        return frozenset(fc.name for fc in self.fields if fc.server_only)
+
+    @property
+    def secret(self) -> frozenset[str]:
+        return frozenset(fc.name for fc in self.fields if fc.secret)
+
 
 _CODECS: dict[type, _ClassCodec] = {}
 _CODECS_LOCK = threading.Lock()
 
 
 def _server_only(info: FieldInfo) -> ServerOnly | None:
+    """The field's ``ServerOnly`` marker: the one place a marker is read from a field."""
     for item in info.metadata:
         if isinstance(item, ServerOnly):
             return item
     return None
+
+
+def server_only_fields(model: type[SessionAttributes]) -> frozenset[str]:
+    """Names of ``model``'s server-only fields (secret ones included): never set from Lex or an agent."""
+    return _codec_for(model).server_only
+
+
+def secret_fields(model: type[SessionAttributes]) -> frozenset[str]:
+    """Names of ``model``'s secret server-only fields: never written to Lex, never shown to a model."""
+    return _codec_for(model).secret
 
 
 _UNION_TYPE = type(int | str)
@@ -269,16 +292,18 @@ def _codec_for(cls: type[SessionAttributes]) -> _ClassCodec:
     return codec
 
 
-def _same_json(a: Any, b: Any) -> bool:
-    """Equality of JSON-compatible values that does not confuse ``True`` with ``1``."""
-    if type(a) is not type(b) and not (isinstance(a, int | float) and isinstance(b, int | float)):
-        return False
+def same_json(a: Any, b: Any) -> bool:
+    """Equality of JSON-compatible values that does not confuse ``True`` with ``1`` (``1`` and ``1.0`` are equal)."""
     if isinstance(a, bool) or isinstance(b, bool):
         return a is b
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same_json(v, b[k]) for k, v in a.items())
-    if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(_same_json(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_json(v, b[k]) for k, v in a.items())
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b, strict=True))
     return bool(a == b)
 
 
@@ -436,4 +461,4 @@ class SessionAttributes(BaseModel):
         state = self.to_state()
         if not before:
             return state
-        return {k: v for k, v in state.items() if k not in before or not _same_json(v, before[k])}
+        return {k: v for k, v in state.items() if k not in before or not same_json(v, before[k])}

@@ -16,15 +16,21 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Protocol
 
 from chatstate.exceptions import DeadlineExceeded as DeadlineExceeded  # raised here; callers catch it from here
 
 DEFAULT_MARGIN_SECONDS = 1.0
 """Time kept back from the Lambda deadline to build and return the answer."""
 
-_MAX_BACKOFF_SECONDS = 20.0
+_MAX_BACKOFF_SECONDS = 20
 """botocore's standard-mode cap on one retry delay (``botocore.retries.standard.ExponentialBackoff``)."""
+
+
+class _BotocoreClient(Protocol):
+    """What ``guard_client`` reads of a botocore client (botocore ships no types)."""
+
+    meta: Any
 
 
 class Deadline:
@@ -49,7 +55,7 @@ class Deadline:
 
         ``None`` when ``context`` has no ``get_remaining_time_in_millis`` (a plain call from a script).
         """
-        remaining_millis = getattr(context, "get_remaining_time_in_millis", None)
+        remaining_millis: Callable[[], int] | None = getattr(context, "get_remaining_time_in_millis", None)
         if not callable(remaining_millis):
             return None
         return cls(remaining_millis() / 1000.0 - margin_seconds)
@@ -107,7 +113,7 @@ def attempt_seconds(client: Any) -> float:
     return float(config.connect_timeout) + float(config.read_timeout)
 
 
-def guard_client[C](client: C, *, what: str | None = None) -> C:
+def guard_client[C: _BotocoreClient](client: C, *, what: str | None = None) -> C:
     """Bound a botocore client by the current budget; returns ``client``.
 
     Two hooks on ``client.meta.events``, both no-ops while no budget is open:
@@ -134,7 +140,7 @@ def guard_client[C](client: C, *, what: str | None = None) -> C:
     """
     from botocore.retries.standard import ExponentialBackoff, RetryEventAdapter, StandardRetryConditions
 
-    meta = client.meta  # type: ignore[attr-defined]  # a botocore client (untyped): its meta is always there
+    meta = client.meta
     service = meta.service_model.service_id.hyphenize()
     label = what or meta.service_model.service_id
     per_attempt = attempt_seconds(client)

@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from chatstate.profile.port import ProfileStore
+    from chatstate.profile import ProfileStore
     from chatstate.settings import Settings
     from chatstate.store.port import SessionStore
 
@@ -76,7 +76,7 @@ def profile_store(settings: Settings, sessions: SessionStore) -> ProfileStore:
 
     One table, one client: one connection pool and one deadline guard for both stores.
     """
-    from chatstate.profile.dynamodb import DynamoDBProfileStore
+    from chatstate.profile import DynamoDBProfileStore
     from chatstate.store.dynamodb import DynamoDBTable
 
     client = sessions.client if isinstance(sessions, DynamoDBTable) else None

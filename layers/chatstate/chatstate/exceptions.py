@@ -15,6 +15,15 @@ class ChatSessionError(Exception):
     """Base class of every chatstate error."""
 
 
+class InvalidRequest(ChatSessionError, ValueError):
+    """A request or argument is malformed: bad JSON, a missing, mistyped or empty field, a bad id or page size."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.detail = message
+
+
 class ConfigError(ChatSessionError):
     """The function's configuration (environment) is missing or invalid."""
 

@@ -1,4 +1,4 @@
-"""Function configuration, validated once from the environment (the parameters in the README, "Deploy")."""
+"""Function configuration, validated once from the environment (the parameters in docs/deploying.md)."""
 
 from __future__ import annotations
 

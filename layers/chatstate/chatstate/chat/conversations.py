@@ -17,11 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from chatstate.chat.errors import InvalidRequest
 from chatstate.chat.payloads import DEFAULT_PAGE_SIZE
 from chatstate.models import SessionListPage, SessionRef, SessionSummary
-from chatstate.store.port import MAX_PAGE_SIZE, MAX_TITLE_CHARS
+from chatstate.store.logic import check_title
+from chatstate.store.port import MAX_TITLE_CHARS
 
 if TYPE_CHECKING:
     from chatstate.account import AccountService
-    from chatstate.profile.port import ProfileStore
+    from chatstate.profile import ProfileStore
     from chatstate.store.port import SessionStore
 
 
@@ -69,16 +70,15 @@ class Conversations:
         return ChatService.ref(actor_id, "-").actor_id
 
     def list(self, actor_id: str, *, limit: int = DEFAULT_PAGE_SIZE, cursor: str | None = None) -> SessionListPage:
-        """One page of the caller's live sessions, newest activity first."""
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidRequest("limit", f"must be an integer from 1 to {MAX_PAGE_SIZE}")
+        """One page of the caller's live sessions, newest first (``InvalidRequest``: a page size the store refuses)."""
         return self.store.list_sessions(self._actor(actor_id), limit=limit, cursor=cursor or None)
 
     def rename(self, ref: SessionRef, title: str) -> SessionSummary:
         """Set a session's title (``SessionNotFound`` for an absent, expired or another actor's session)."""
-        clean = title.strip()
-        if not clean or len(clean) > MAX_TITLE_CHARS or any(ord(c) < 32 or ord(c) == 127 for c in clean):
-            raise InvalidRequest("title", f"must be 1..{MAX_TITLE_CHARS} characters without control characters")
+        try:
+            clean = check_title(title, MAX_TITLE_CHARS)
+        except ValueError as exc:  # the store's one title rule, worded as a field error
+            raise InvalidRequest("title", str(exc).removeprefix("title ")) from None
         return self.store.rename(ref, clean)
 
     def export(self, actor_id: str, cursor: str | None = None) -> dict[str, Any]:

@@ -7,15 +7,7 @@ by type (see ``ERROR_TABLE`` there); the direct-invoke path uses the same table.
 from __future__ import annotations
 
 from chatstate.exceptions import ChatSessionError
-
-
-class InvalidRequest(ChatSessionError, ValueError):
-    """The request is malformed: bad JSON, a missing, mistyped or empty field, a bad id or query value."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}" if field else message)
-        self.field = field
-        self.detail = message
+from chatstate.exceptions import InvalidRequest as InvalidRequest  # raised by the store too (a bad page size)
 
 
 class PayloadTooLarge(ChatSessionError):

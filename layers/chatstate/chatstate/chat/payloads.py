@@ -1,12 +1,13 @@
 """Inbound payloads (``extra="forbid"``) and outbound views of the chat API, with their size limits.
 
-Limits (documented in the README and enforced here):
+Limits (documented in docs/chat-api.md and enforced here):
 
 * ``MAX_MESSAGE_CHARS`` (4,000): a longer ``message`` is rejected with ``PayloadTooLarge`` (HTTP 413);
   a message that is empty after stripping whitespace is an ``InvalidRequest`` (HTTP 400).
 * ``MAX_STATE_BYTES`` (16 KiB of compact JSON): a larger initial ``state`` is ``PayloadTooLarge``.
 * ``MAX_BODY_BYTES`` (64 KiB): any larger request body is ``PayloadTooLarge`` before it is parsed.
-* ``limit`` of a message page: 1..``MAX_PAGE_SIZE`` (the store's bound), ``DEFAULT_PAGE_SIZE`` when absent.
+* ``limit`` of a message page: 1..``MAX_PAGE_SIZE`` (the store's bound, checked by the store),
+  ``DEFAULT_PAGE_SIZE`` when absent.
 
 Query and header parameters are declared as models too (``MessagePageQuery``, ``SendMessageHeaders``): each
 field's ``title`` is the parameter's public name and its ``description`` the message of a 400 naming it.
@@ -27,7 +28,7 @@ from pydantic_core import PydanticCustomError
 
 from chatstate.chat.errors import InvalidRequest, PayloadTooLarge
 from chatstate.models import Message, Session
-from chatstate.store.port import MAX_PAGE_SIZE
+from chatstate.store.port import PAGE_SIZE_RULE
 
 MAX_MESSAGE_CHARS = 4_000
 MAX_STATE_BYTES = 16_384
@@ -99,13 +100,8 @@ class MessagePageQuery(BaseModel):
 
     model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True)
 
-    limit: int = Field(
-        default=DEFAULT_PAGE_SIZE,
-        ge=1,
-        le=MAX_PAGE_SIZE,
-        title="limit",
-        description=f"must be an integer from 1 to {MAX_PAGE_SIZE}",
-    )
+    limit: int = Field(default=DEFAULT_PAGE_SIZE, title="limit", description=PAGE_SIZE_RULE)
+    """An integer; its range (1..``MAX_PAGE_SIZE``) is the store's, checked once by ``page_messages``."""
     cursor: str | None = Field(default=None, title="cursor", description="must be a string")
 
     @field_validator("limit", mode="before")

@@ -43,7 +43,6 @@ from chatstate.models import (
     adapter_for,
 )
 from chatstate.settings import DEFAULT_HISTORY_TURNS
-from chatstate.store.port import MAX_PAGE_SIZE
 
 if TYPE_CHECKING:
     from chatstate.store.port import SessionStore
@@ -145,12 +144,10 @@ class ChatService:
         """One page of history: the ``limit`` most recent messages before ``cursor``, oldest first.
 
         Raises:
-            InvalidRequest: ``limit`` outside 1..``MAX_PAGE_SIZE``.
+            InvalidRequest: ``limit`` outside 1..``MAX_PAGE_SIZE`` (the store's bound and check).
             SessionNotFound: the session is not live for this actor.
             InvalidCursor: the cursor is malformed or belongs to another session, actor or incarnation.
         """
-        if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise InvalidRequest("limit", f"must be an integer from 1 to {MAX_PAGE_SIZE}")
         return self.store.page_messages(ref, limit=limit, cursor=cursor or None)
 
     def delete_session(self, ref: SessionRef) -> None:

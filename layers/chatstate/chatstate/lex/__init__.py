@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from chatstate.lex.models import Intent as Intent
     from chatstate.lex.models import LexEvent as LexEvent
     from chatstate.lex.models import LexIntent as LexIntent
+    from chatstate.lex.models import LexMessage as LexMessage
     from chatstate.lex.models import LexResponse as LexResponse
     from chatstate.lex.models import LexSlot as LexSlot
     from chatstate.lex.models import PlainTextMessage as PlainTextMessage

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from chatstate import deadline
-from chatstate.attributes import ServerOnly, SessionAttributes
+from chatstate.attributes import SessionAttributes, secret_fields, server_only_fields
 from chatstate.exceptions import ChatSessionError
 from chatstate.lex import dialog
 from chatstate.lex.models import LexResponse
@@ -65,7 +65,7 @@ def context_session(ctx: TurnContext[Any]) -> Session:
     Secret server-only fields and empty values are left out, so a model never sees them.
     """
     attributes = ctx.attributes
-    secret = _secret_fields(type(attributes))
+    secret = secret_fields(type(attributes))
     state = {k: v for k, v in attributes.to_state().items() if k not in secret and v not in (None, "", [], {})}
     if ctx.session is not None:
         return ctx.session.model_copy(update={"state": state})
@@ -129,7 +129,7 @@ def apply_changes(attributes: SessionAttributes, changes: Mapping[str, Any]) -> 
     """Set each named field that validates; server-only and unknown fields are skipped. Returns those set."""
     model = type(attributes)
     by_key = {(info.alias or name): name for name, info in model.model_fields.items()}
-    server_only = {n for n, info in model.model_fields.items() if any(isinstance(m, ServerOnly) for m in info.metadata)}
+    server_only = server_only_fields(model)
     applied = []
     for key, value in changes.items():
         name = key if key in model.model_fields else by_key.get(key)
@@ -143,14 +143,6 @@ def apply_changes(attributes: SessionAttributes, changes: Mapping[str, Any]) -> 
             continue
         applied.append(name)
     return applied
-
-
-def _secret_fields(model: type[SessionAttributes]) -> set[str]:
-    return {
-        name
-        for name, info in model.model_fields.items()
-        if any(isinstance(m, ServerOnly) and m.secret for m in info.metadata)
-    }
 
 
 __all__ = ["AGENT_MAX_MESSAGES", "AgentReply", "agent_turn", "apply_changes", "context_session"]

@@ -12,8 +12,9 @@ the last message is cut with an ellipsis (``fit_text``). Blank strings are left 
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeIs
 
 from chatstate.lex.models import (
     MAX_MESSAGE_CHARS,
@@ -21,6 +22,7 @@ from chatstate.lex.models import (
     ActiveContext,
     Button,
     CloseState,
+    ConfirmationState,
     CustomPayloadMessage,
     DialogAction,
     ElicitationStyle,
@@ -28,10 +30,11 @@ from chatstate.lex.models import (
     ImageResponseCard,
     ImageResponseCardMessage,
     Intent,
+    IntentState,
     LexIntent,
+    LexMessage,
     LexResponse,
     LexSlot,
-    Message,
     PlainTextMessage,
     SessionState,
     Slot,
@@ -45,10 +48,16 @@ MessageLike = PlainTextMessage | SSMLMessage | CustomPayloadMessage | ImageRespo
 IntentLike = Intent | LexIntent | str
 """A response intent, the inbound intent (converted with its slots) or just an intent name."""
 
-_RESPONSE_STATES = frozenset(
-    {"Failed", "Fulfilled", "InProgress", "ReadyForFulfillment", "Waiting", "FulfillmentInProgress"}
-)
-_CONFIRMATION_STATES = frozenset({"Confirmed", "Denied", "None"})
+_RESPONSE_STATES: frozenset[str | None] = frozenset(typing.get_args(IntentState))
+_CONFIRMATION_STATES: frozenset[str | None] = frozenset(typing.get_args(ConfirmationState))
+
+
+def _response_state(state: str | None) -> TypeIs[IntentState]:
+    return state in _RESPONSE_STATES
+
+
+def _confirmation_state(state: str | None) -> TypeIs[ConfirmationState]:
+    return state in _CONFIRMATION_STATES
 
 
 # -- messages ----------------------------------------------------------------------------------------
@@ -118,11 +127,11 @@ def fit_text(texts: Sequence[str], *, room: int = MAX_MESSAGES) -> list[str]:
     return kept
 
 
-def _messages(messages: Sequence[MessageLike]) -> list[Message] | None:
+def _messages(messages: Sequence[MessageLike]) -> list[LexMessage] | None:
     """Models as given; each run of ``str`` split/cut to fit what room the models leave."""
     models = sum(1 for m in messages if not isinstance(m, str))
     room = MAX_MESSAGES - models
-    built: list[Message] = []
+    built: list[LexMessage] = []
     run: list[str] = []
     for message in [*messages, None]:
         if isinstance(message, str):
@@ -166,8 +175,8 @@ def to_response_intent(intent: IntentLike, *, keep_state: bool = True) -> Intent
         return intent
     if isinstance(intent, str):
         return Intent(name=intent)
-    state = intent.state if keep_state and intent.state in _RESPONSE_STATES else None
-    confirmation = intent.confirmation_state if intent.confirmation_state in _CONFIRMATION_STATES else None
+    state = intent.state if keep_state and _response_state(intent.state) else None
+    confirmation = intent.confirmation_state if _confirmation_state(intent.confirmation_state) else None
     return Intent(
         name=intent.name,
         slots={name: to_response_slot(slot) for name, slot in intent.slots.items()},

@@ -402,10 +402,11 @@ class ImageResponseCardMessage(BaseModel):
     content: Text | None = None
 
 
-Message = Annotated[
+LexMessage = Annotated[
     PlainTextMessage | SSMLMessage | CustomPayloadMessage | ImageResponseCardMessage,
     Field(discriminator="content_type"),
 ]
+"""One message of a Lex response (what the bot says); a session's stored history is ``chatstate.Message``."""
 
 
 class LexResponse(BaseModel):
@@ -414,7 +415,7 @@ class LexResponse(BaseModel):
     model_config = _OUT
 
     session_state: SessionState
-    messages: Annotated[list[Message], Field(max_length=MAX_MESSAGES)] | None = None
+    messages: Annotated[list[LexMessage], Field(max_length=MAX_MESSAGES)] | None = None
     request_attributes: dict[str, str] | None = None
 
     @model_validator(mode="after")

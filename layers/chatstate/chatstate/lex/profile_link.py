@@ -35,8 +35,7 @@ from chatstate.attributes import SessionAttributes
 from chatstate.identity import TOKEN_REQUEST_ATTRIBUTE, TokenVerifier
 from chatstate.lex.models import LexEvent
 from chatstate.models import Message, Session
-from chatstate.profile.model import Shared, profile_fields, valid_changes
-from chatstate.profile.port import ProfileStore
+from chatstate.profile import ProfileStore, Shared, profile_fields, valid_changes
 
 logger = logging.getLogger("chatstate.lex.profile")
 

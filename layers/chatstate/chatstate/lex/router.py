@@ -21,7 +21,7 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from chatstate.attributes import SessionAttributes
@@ -34,7 +34,7 @@ from chatstate.lex.models import (
     LexIntent,
     LexResponse,
 )
-from chatstate.models import Message, Session
+from chatstate.models import Message, Session, utc_now
 
 if typing.TYPE_CHECKING:
     from chatstate.chat.responders import Responder
@@ -80,7 +80,7 @@ class TurnContext[A: SessionAttributes]:
 
     request: LexRequest[A]
     session: Session | None = None
-    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    now: Callable[[], datetime] = utc_now
     history: Sequence[Message] = ()
     responder: Responder | None = None
 

@@ -32,7 +32,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from pydantic import ValidationError
@@ -41,16 +41,18 @@ from chatstate import deadline
 from chatstate.attributes import (
     LEX_SESSION_ATTRIBUTES_LIMIT,
     AttributesTooLarge,
-    ServerOnly,
+    DecodedAttributes,
     SessionAttributes,
     encoded_size,
+    same_json,
+    secret_fields,
 )
 from chatstate.exceptions import ChatSessionError, StaleState
 from chatstate.lex import dialog
 from chatstate.lex.models import LexEvent, LexResponse
 from chatstate.lex.router import IntentRouter, LexRequest, TurnContext
 from chatstate.logsafe import error_fields, safe_id, validation_summary
-from chatstate.models import Message, NewMessage, Session, SessionRef, StatePatch
+from chatstate.models import AppendResult, Message, NewMessage, Session, SessionRef, StatePatch, utc_now
 from chatstate.settings import DEFAULT_HISTORY_TURNS
 from chatstate.store.port import NEW_SESSION, SessionStore
 
@@ -75,6 +77,15 @@ class _Run(NamedTuple):
     remove: frozenset[str]
     attributes: SessionAttributes
     linked: LinkedProfile | None
+
+
+class _Outcome(NamedTuple):
+    """How a turn ended: the run that counts, how many runs it took, the session it ran on and what was saved."""
+
+    run: _Run
+    runs: int
+    session: Session | None
+    saved: AppendResult | None
 
 
 class MetricsSink(Protocol):
@@ -117,7 +128,7 @@ class LexRuntime[A: SessionAttributes]:
         self.store = store
         self.logger = logger if logger is not None else logging.getLogger("chatstate.lex")
         self.metrics = metrics
-        self.now = now or (lambda: datetime.now(UTC))
+        self.now = now or utc_now
         self.failure_message = failure_message
         self.responder = responder
         self.history_turns = max(0, history_turns)
@@ -156,22 +167,57 @@ class LexRuntime[A: SessionAttributes]:
         the handler again on the state another turn just wrote makes read-modify-write attributes
         (counters, lists) exact. Bounded by ``MAX_TURN_RUNS`` and the invocation's deadline.
         """
-        store = self.store
-        key = utterance_key(event)
         agent = self.responder if self.router.wants_agent(event) else None
-        loaded = store.load(ref, last=2 * self.history_turns if agent is not None else 0)
+        loaded = self.store.load(ref, last=2 * self.history_turns if agent is not None else 0)
+        verified = self.profiles.verify(event, self.router.attributes_type) if self.profiles is not None else None
         session = loaded.session if loaded is not None else None
         history = loaded.recent if loaded is not None else []
-        verified = self.profiles.verify(event, self.router.attributes_type) if self.profiles is not None else None
         if self.profiles is not None:  # the agent sees only this person's turns
             history = self.profiles.history(verified, session, history)
-        saved = None
-        for run in range(1, MAX_TURN_RUNS + 1):
-            result = self._run(event, session, history=history, agent=agent, verified=verified, first=run == 1, key=key)
+        outcome = self._run_until_saved(event, ref, session, history, agent=agent, verified=verified)
+        result = outcome.run
+        if result.linked is not None and self.profiles is not None:  # only the saved run reaches the profile
+            self.profiles.save(result.linked, result.attributes)
+        saved = outcome.saved
+        if verified is not None and self.profiles is not None and saved is not None and saved.messages:
+            self._link(ref, verified.subject, outcome.session, self.profiles.profiles.ttl_seconds)
+        self._count("LexTurns")
+        self.logger.info(
+            "lex turn",
+            extra={
+                **self._ids(event),
+                "dialog_action": result.response.dialog_action_type,
+                "runs": outcome.runs,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            },
+        )
+        return result.answer
+
+    def _run_until_saved(
+        self,
+        event: LexEvent,
+        ref: SessionRef,
+        session: Session | None,
+        history: list[Message],
+        *,
+        agent: Responder | None,
+        verified: VerifiedProfile | None,
+    ) -> _Outcome:
+        """The run that was saved (or had nothing to save), how many runs it took and the session it ran on.
+
+        A run whose state patch went stale (``StaleState``) runs again on the fresh session, up to
+        ``MAX_TURN_RUNS`` runs and within the invocation's deadline.
+        """
+        key = utterance_key(event)
+        runs = 1
+        while True:
+            result = self._run(
+                event, session, history=history, agent=agent, verified=verified, first=runs == 1, key=key
+            )
             if not (result.messages or result.changes or result.remove):
-                break
+                return _Outcome(result, runs, session, None)
             try:
-                saved = store.append(
+                saved = self.store.append(
                     ref,
                     result.messages,
                     expected=session if session is not None else NEW_SESSION,
@@ -179,28 +225,14 @@ class LexRuntime[A: SessionAttributes]:
                     origin=key,
                     author=verified.subject if verified is not None else None,
                 )
-                break
+                return _Outcome(result, runs, session, saved)
             except StaleState as stale:
-                if run == MAX_TURN_RUNS:
+                if runs == MAX_TURN_RUNS:
                     raise
                 deadline.check("lex turn re-run")
                 self._count("LexTurnReruns")
                 session = stale.session
-        if result.linked is not None and self.profiles is not None:  # only the saved run reaches the profile
-            self.profiles.save(result.linked, result.attributes)
-        if verified is not None and self.profiles is not None and saved is not None and saved.messages:
-            self._link(ref, verified.subject, session, self.profiles.profiles.ttl_seconds)
-        self._count("LexTurns")
-        self.logger.info(
-            "lex turn",
-            extra={
-                **self._ids(event),
-                "dialog_action": result.response.dialog_action_type,
-                "runs": run,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-            },
-        )
-        return result.answer
+                runs += 1
 
     def _link(self, ref: SessionRef, subject: str, session: Session | None, ttl_seconds: int) -> None:
         """Link the conversation to the verified user on their first turn of it (the newest turn was not theirs).
@@ -229,23 +261,7 @@ class LexRuntime[A: SessionAttributes]:
         """
         recorded = key is not None and session is not None and session.origin == key
         durable = session.state if session is not None else None
-        inbound: Mapping[str, str] | None = event.session_state.session_attributes
-        start: Mapping[str, Any] | None = durable
-        if self.profiles is not None:  # nothing of another identity: shared fields, or all after a switch of person
-            inbound, start = self.profiles.screen(verified, self.router.attributes_type, inbound, durable)
-        decoded = self.router.attributes_type.decode(inbound, start)
-        if decoded.rejected and first:
-            self._count("LexRejectedAttributes", len(decoded.rejected))
-            self.logger.warning(
-                "session attributes rejected", extra={**self._ids(event), "rejected_fields": sorted(decoded.rejected)}
-            )
-        tampered = _tampered(decoded.ignored, event.session_state.session_attributes, durable, decoded.attributes)
-        if tampered and first:
-            self._count("LexTamperedAttributes", len(tampered))
-            self.logger.warning(
-                "server-only attributes set by the client were ignored",
-                extra={**self._ids(event), "tampered_fields": tampered},
-            )
+        decoded = self._decode(event, durable, verified, report=first)
         linked = self.profiles.apply(verified, decoded.attributes) if self.profiles is not None else None
         request = LexRequest(
             event=event,
@@ -275,6 +291,29 @@ class LexRuntime[A: SessionAttributes]:
             decoded.attributes,
             linked,
         )
+
+    def _decode(
+        self, event: LexEvent, durable: Mapping[str, Any] | None, verified: VerifiedProfile | None, *, report: bool
+    ) -> DecodedAttributes[A]:
+        """The turn's typed attributes from Lex's map over the durable state; ``report``: log what was refused."""
+        inbound: Mapping[str, str] | None = event.session_state.session_attributes
+        start: Mapping[str, Any] | None = durable
+        if self.profiles is not None:  # nothing of another identity: shared fields, or all after a switch of person
+            inbound, start = self.profiles.screen(verified, self.router.attributes_type, inbound, durable)
+        decoded = self.router.attributes_type.decode(inbound, start)
+        if decoded.rejected and report:
+            self._count("LexRejectedAttributes", len(decoded.rejected))
+            self.logger.warning(
+                "session attributes rejected", extra={**self._ids(event), "rejected_fields": sorted(decoded.rejected)}
+            )
+        tampered = _tampered(decoded.ignored, event.session_state.session_attributes, durable, decoded.attributes)
+        if tampered and report:
+            self._count("LexTamperedAttributes", len(tampered))
+            self.logger.warning(
+                "server-only attributes set by the client were ignored",
+                extra={**self._ids(event), "tampered_fields": tampered},
+            )
+        return decoded
 
     @staticmethod
     def _finish(response: LexResponse, event: LexEvent, attributes: dict[str, str] | None) -> dict[str, Any]:
@@ -379,13 +418,12 @@ def _tampered(
     if not ignored or not inbound:
         return []
     fields = type(attributes).model_fields
+    secret = secret_fields(type(attributes))
     durable = durable or {}
     tampered = []
     for name in ignored:
-        info = fields[name]
-        marker = next((m for m in info.metadata if isinstance(m, ServerOnly)), None)
-        sent = inbound.get(info.alias or name)
-        if marker is None or marker.secret or name not in durable or not _same_value(sent, durable[name]):
+        sent = inbound.get(fields[name].alias or name)
+        if name in secret or name not in durable or not _same_value(sent, durable[name]):
             tampered.append(name)
     return tampered
 
@@ -400,7 +438,7 @@ def _same_value(sent: str | None, kept: Any) -> bool:
         decoded = json.loads(sent)
     except ValueError:
         return False
-    return type(decoded) is type(kept) and bool(decoded == kept)
+    return same_json(decoded, kept)
 
 
 def _raw_session_state(raw: Any) -> Mapping[str, Any]:

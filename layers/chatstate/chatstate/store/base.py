@@ -2,14 +2,16 @@
 
 Like Powertools' idempotency persistence layer, the base owns every rule (liveness and expiry,
 create-or-continue, the optimistic-concurrency retry loop and its time budget, stale-state detection,
-idempotency windows, paging and cursors, item size limits, error messages) and a backend implements
-six primitives on plain records (``chatstate.store.records``):
+idempotency windows, paging and cursors, error messages) and a backend implements six primitives on
+plain records (``chatstate.store.records``). The base knows no backend's item layout: how a record is
+stored, and whether it fits the backend's item size limit, is the backend's.
 
 * ``_read(ref, turns)``: the head and the newest ``turns`` turns of its incarnation, one request;
 * ``_read_turns(ref, incarnation, below, limit)``: older turns, newest first, one request;
 * ``_get_head(ref)``: the head alone;
 * ``_write(ref, incarnation, turn=, head=, request=)``: put a turn if its number is free, and/or a
-  head write and an idempotency record, all or nothing; raises ``WriteConflict`` naming what failed;
+  head write and an idempotency record, all or nothing; raises ``WriteConflict`` naming what failed,
+  or ``ItemTooLarge`` before writing anything (the item layout and its size are the backend's);
 * ``_get_request(ref, request_id)``: an idempotency record;
 * ``_purge(ref, incarnation)``: delete the head if it holds ``incarnation``, then (best effort) the
   turns and records of that incarnation and older ones.
@@ -73,19 +75,12 @@ from chatstate.models import (
 )
 from chatstate.store import items, logic
 from chatstate.store.port import MAX_TITLE_CHARS, NEW_SESSION, SessionStore, StorePolicy, _NewSession
-from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
+from chatstate.store.records import ABOVE_EVERY_TURN, Head, HeadWrite, Snapshot, Turn
+from chatstate.store.records import WriteConflict as WriteConflict  # what the primitives raise
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_ATTEMPTS = 30
-
-
-class WriteConflict(Exception):
-    """A backend write's condition failed: ``kinds`` names what (``turn``, ``head``, ``request``; empty: unknown)."""
-
-    def __init__(self, kinds: Iterable[str] = ()) -> None:
-        super().__init__("write condition failed")
-        self.kinds = frozenset(kinds)
 
 
 def _not_found(ref: SessionRef) -> SessionNotFound:
@@ -142,7 +137,8 @@ class BaseSessionStore(SessionStore):
         """Write all or nothing; raises ``WriteConflict`` naming the items whose condition failed.
 
         ``turn`` only if its number is free in ``incarnation``; ``head`` under its condition;
-        ``request`` only if its id is absent or expired.
+        ``request`` only if its id is absent or expired. Raises ``ItemTooLarge`` before anything is
+        written if the turn or the head would pass the backend's item size limit.
         """
 
     @abstractmethod
@@ -269,13 +265,6 @@ class BaseSessionStore(SessionStore):
         )
         return replace(head, **changes)
 
-    def _checked(self, ref: SessionRef, incarnation: int, turn: Turn | None, head: HeadWrite | None) -> None:
-        """``ItemTooLarge`` before anything is sent if an item would pass the item size limit."""
-        if turn is not None:
-            logic.check_item_size(items.turn_to_item(ref, incarnation, turn), f"turn {turn.number}")
-        if head is not None:
-            logic.check_item_size(items.head_to_item(ref, head.head), "session state")
-
     def _listed(self, ref: SessionRef) -> bool:
         return ref.channel in self.policy.listed_channels
 
@@ -308,13 +297,14 @@ class BaseSessionStore(SessionStore):
                 activity=now if self._listed(ref) else None,
             )
             write = HeadWrite(head, "create", expect_incarnation=dead)
-            self._checked(ref, head.incarnation, None, write)
             try:
                 self._write(ref, head.incarnation, head=write)
             except WriteConflict:
                 _backoff(attempt)
                 continue
-            return self._session(ref, head, None, now)  # type: ignore[return-value]  # just created: live
+            created = self._session(ref, head, None, now)
+            assert created is not None  # just created: live
+            return created
         raise ConflictError(f"session {ref.session_id!r} kept changing; not created")
 
     def get(self, ref: SessionRef) -> Session | None:
@@ -354,55 +344,69 @@ class BaseSessionStore(SessionStore):
     ) -> AppendResult:
         """Append one turn (and a state patch) with one conditional write, retried on conflicts."""
         patch = state if state else None
-        expect_new = expected is NEW_SESSION
         baseline = expected if isinstance(expected, Session) and expected.ref == ref else None
-        stale_check = patch is not None and (baseline is not None or expect_new)
+        stale_check = patch is not None and (baseline is not None or expected is NEW_SESSION)
         current: Session | None = baseline
         dead: int | None = None
-        fresh = expect_new  # first attempt of a NEW_SESSION append: try creating without a read
+        fresh = expected is NEW_SESSION  # first attempt of a NEW_SESSION append: try creating without a read
+        tag = origin if origin is not None else request_id
         for attempt in range(self.max_attempts):
             deadline.check("session store write")
             now = self._now()
             if not fresh and (current is None or not logic.alive(current.expires_at, now)):
-                snapshot, current = self._current(ref)
-                dead = snapshot.head.incarnation if snapshot.head and current is None else None
-                if stale_check and self._is_stale(current, baseline):
-                    raise StaleState(current)
-                if expected is not None and self._repeats(current, baseline, origin):
-                    raise StaleState(current)
+                current, dead = self._reload(ref, baseline, stale_check, origin if expected is not None else None)
                 now = self._now()
             fresh = False
             if current is None and not create:
                 raise _not_found(ref)
-            tag = origin if origin is not None else request_id
             turn, head, result = self._plan(ref, current, dead, messages, patch, tag, now, author)
-            record = None
-            if request_id is not None and turn is not None:
-                record = RequestRecord(
-                    request_id=request_id,
-                    incarnation=result.incarnation,
-                    turn=turn.number,
-                    first_seq=turn.event_count - len(turn.messages) + 1,
-                    last_seq=turn.event_count,
-                    message_count=turn.message_count,
-                    applied_at=now,
-                    expires_at=self.policy.expiry_from(now, self.policy.idempotency_seconds),
-                    fingerprint=fingerprint,
-                )
-            self._checked(ref, result.incarnation, turn, head)
             if turn is None and head is None:
                 return AppendResult.model_construct(session=result, messages=[])
+            record = None
+            if request_id is not None and turn is not None:
+                record = self._request_record(request_id, fingerprint, result.incarnation, turn, now)
             try:
                 self._write(ref, result.incarnation, turn=turn, head=head, request=record)
             except WriteConflict as conflict:
-                if "request" in conflict.kinds:
-                    found = self._get_request(ref, request_id)  # type: ignore[arg-type]  # conflicts only with an id
-                    self._refuse_duplicate(found, fingerprint, now)
+                if request_id is not None and "request" in conflict.kinds:
+                    self._refuse_duplicate(self._get_request(ref, request_id), fingerprint, now)
                 current, dead = None, None
                 _backoff(attempt)
                 continue
             return AppendResult.model_construct(session=result, messages=list(turn.messages) if turn else [])
         raise ConflictError(f"session {ref.session_id!r} kept changing; append not applied")
+
+    def _reload(
+        self, ref: SessionRef, baseline: Session | None, stale_check: bool, origin: str | None
+    ) -> tuple[Session | None, int | None]:
+        """The live session (or ``None``) and the dead incarnation a create must replace, read for an append.
+
+        Raises ``StaleState`` when the append's patch was computed from a state that changed (``stale_check``), or
+        when a turn tagged ``origin`` was written after ``baseline`` was read.
+        """
+        snapshot, current = self._current(ref)
+        dead = snapshot.head.incarnation if snapshot.head and current is None else None
+        if stale_check and self._is_stale(current, baseline):
+            raise StaleState(current)
+        if self._repeats(current, baseline, origin):
+            raise StaleState(current)
+        return current, dead
+
+    def _request_record(
+        self, request_id: str, fingerprint: str | None, incarnation: int, turn: Turn, now: datetime
+    ) -> RequestRecord:
+        """The idempotency record of ``request_id``, written with ``turn``."""
+        return RequestRecord(
+            request_id=request_id,
+            incarnation=incarnation,
+            turn=turn.number,
+            first_seq=turn.event_count - len(turn.messages) + 1,
+            last_seq=turn.event_count,
+            message_count=turn.message_count,
+            applied_at=now,
+            expires_at=self.policy.expiry_from(now, self.policy.idempotency_seconds),
+            fingerprint=fingerprint,
+        )
 
     @staticmethod
     def _is_stale(current: Session | None, baseline: Session | None) -> bool:
@@ -429,94 +433,124 @@ class BaseSessionStore(SessionStore):
         now: datetime,
         author: str | None = None,
     ) -> tuple[Turn | None, HeadWrite | None, Session]:
-        """The turn (tagged ``tag``) and head write that append ``messages`` (and ``patch``), and the session after."""
+        """The turn (tagged ``tag``) and head write that append ``messages`` (and ``patch``), and the session after.
+
+        The steps: the session the turn goes on (``current``, else a new one to create), the turn itself, the
+        session after it, then the head write that needs: create the session, replace its state (a patch),
+        touch the head (its TTL or the list's activity is due), or none.
+        """
         expires = self._expiry(now)
-        listed = self._listed(ref)
-        title = None
-        if listed and (current is None or current.title is None):
-            first = next((m.content for m in messages if m.role == "user"), None)
-            title = logic.derive_title(first) if first else None
+        title = self._first_title(ref, current, messages)
+        base = current if current is not None else self._new_session(ref, dead, title, now)
+        turn = self._next_turn(base, messages, tag, author, now, expires)
+        after = self._after_turn(ref, base, turn, title, now, expires)
         if current is None:
-            head = Head(
-                incarnation=logic.new_incarnation(now, dead or 0),
-                created_at=now,
-                updated_at=now,
-                expires_at=self._head_expiry(now),
-                title=title,
-                activity=now if listed else None,
-            )
-            current = self._session(ref, head, None, now)
-            assert current is not None
-            mode, base_turns = "create", 0
-        else:
-            mode, base_turns = "", current.turns
-        turn = None
-        events, users = current.event_count, current.message_count
-        if messages:
-            stored = []
-            for new in messages:
-                events += 1
-                content, redacted = self.policy.redact(new.content)
-                stored.append(
-                    Message.model_construct(
-                        seq=events, role=new.role, content=content, created_at=now, redacted=redacted
-                    )
-                )
-            users += sum(1 for m in stored if m.role == "user")
-            turn = Turn(
-                number=base_turns + 1,
-                messages=tuple(stored),
-                event_count=events,
-                message_count=users,
-                created_at=now,
-                expires_at=expires,
-                origin=tag,
-                author=author,
-            )
-        counters: dict[str, Any] = {
-            "turns": turn.number if turn else current.turns,
-            "event_count": events,
-            "message_count": users,
-        }
-        if turn is not None:
-            counters["origin"] = tag
-            counters["author"] = author
-        if listed:
-            counters["title"] = current.title or title
-        result = current.model_copy(
-            update={**counters, "updated_at": now, "expires_at": max(expires, current.expires_at)}
-        )
-        head_write = None
-        if mode == "create" or patch is not None:
-            new_state = patch.apply_to(current.state) if patch is not None else current.state
-            version = current.version + (1 if patch is not None and mode != "create" else 0)
-            result = result.model_copy(
-                update={
-                    "state": new_state,
-                    "version": version,
-                    "head_expires_at": self._head_expiry(now),
-                    "expires_at": expires,
-                    "listed_at": now if listed else current.listed_at,
-                }
-            )
-            new_head = self._head_of(result)
-            if mode == "create":
-                head_write = HeadWrite(new_head, "create", expect_incarnation=dead)
-            else:
-                head_write = HeadWrite(new_head, "replace", expect_version=current.version)
-        elif turn is not None and (
-            current.head_expires_at is None
-            or logic.epoch_seconds(current.head_expires_at) < logic.epoch_seconds(expires)
-            or (listed and self._index_due(current, title, now))
-        ):
+            state = patch.apply_to(base.state) if patch is not None else base.state
+            created = self._rewritten(ref, after, state, base.version, now, expires)
+            return turn, HeadWrite(self._head_of(created), "create", expect_incarnation=dead), created
+        if patch is not None:
+            changed = self._rewritten(ref, after, patch.apply_to(current.state), current.version + 1, now, expires)
+            return turn, HeadWrite(self._head_of(changed), "replace", expect_version=current.version), changed
+        if turn is None:
+            return None, None, current
+        if self._touch_due(ref, current, title, now, expires):
             update: dict[str, Any] = {"head_expires_at": self._head_expiry(now)}
-            if listed:
+            if self._listed(ref):
                 update["listed_at"] = now
-            result = result.model_copy(update=update)
-            head_write = HeadWrite(self._head_of(result, updated_at=current.updated_at), "touch")
-        elif turn is None:
-            result = current
-        return turn, head_write, result
+            touched = after.model_copy(update=update)
+            return turn, HeadWrite(self._head_of(touched, updated_at=current.updated_at), "touch"), touched
+        return turn, None, after
+
+    def _first_title(self, ref: SessionRef, current: Session | None, messages: Sequence[NewMessage]) -> str | None:
+        """The title a listed session without one takes from the turn's first user message."""
+        if not self._listed(ref) or (current is not None and current.title is not None):
+            return None
+        first = next((m.content for m in messages if m.role == "user"), None)
+        return logic.derive_title(first) if first else None
+
+    def _new_session(self, ref: SessionRef, dead: int | None, title: str | None, now: datetime) -> Session:
+        """A session to create at ``now`` (replacing the dead incarnation ``dead``, if any)."""
+        head = Head(
+            incarnation=logic.new_incarnation(now, dead or 0),
+            created_at=now,
+            updated_at=now,
+            expires_at=self._head_expiry(now),
+            title=title,
+            activity=now if self._listed(ref) else None,
+        )
+        session = self._session(ref, head, None, now)
+        assert session is not None  # just made: live
+        return session
+
+    def _next_turn(
+        self,
+        session: Session,
+        messages: Sequence[NewMessage],
+        tag: str | None,
+        author: str | None,
+        now: datetime,
+        expires: datetime,
+    ) -> Turn | None:
+        """The turn after ``session``'s newest holding ``messages`` (redacted, numbered), or ``None`` without any."""
+        if not messages:
+            return None
+        stored = []
+        for seq, new in enumerate(messages, start=session.event_count + 1):
+            content, redacted = self.policy.redact(new.content)
+            stored.append(
+                Message.model_construct(seq=seq, role=new.role, content=content, created_at=now, redacted=redacted)
+            )
+        return Turn(
+            number=session.turns + 1,
+            messages=tuple(stored),
+            event_count=session.event_count + len(stored),
+            message_count=session.message_count + sum(1 for m in stored if m.role == "user"),
+            created_at=now,
+            expires_at=expires,
+            origin=tag,
+            author=author,
+        )
+
+    def _after_turn(
+        self, ref: SessionRef, session: Session, turn: Turn | None, title: str | None, now: datetime, expires: datetime
+    ) -> Session:
+        """``session`` after ``turn`` (counters, tag, author) and a write at ``now`` living until ``expires``."""
+        update: dict[str, Any] = {"updated_at": now, "expires_at": max(expires, session.expires_at)}
+        if turn is not None:
+            update.update(
+                turns=turn.number,
+                event_count=turn.event_count,
+                message_count=turn.message_count,
+                origin=turn.origin,
+                author=turn.author,
+            )
+        if self._listed(ref):
+            update["title"] = session.title or title
+        return session.model_copy(update=update)
+
+    def _rewritten(
+        self, ref: SessionRef, session: Session, state: dict[str, Any], version: int, now: datetime, expires: datetime
+    ) -> Session:
+        """``session`` with its head rewritten at ``now``: ``state`` at ``version``, the head's TTL renewed."""
+        return session.model_copy(
+            update={
+                "state": state,
+                "version": version,
+                "head_expires_at": self._head_expiry(now),
+                "expires_at": expires,
+                "listed_at": now if self._listed(ref) else session.listed_at,
+            }
+        )
+
+    def _touch_due(
+        self, ref: SessionRef, current: Session, title: str | None, now: datetime, expires: datetime
+    ) -> bool:
+        """Whether a stateless turn must touch the head: its TTL runs short, or the list's entry is due."""
+        if current.head_expires_at is None:
+            return True
+        if logic.epoch_seconds(current.head_expires_at) < logic.epoch_seconds(expires):
+            return True
+        return self._listed(ref) and self._index_due(current, title, now)
 
     def last_messages(self, ref: SessionRef, k: int) -> list[Message]:
         """The ``k`` most recent messages, oldest first."""
@@ -548,15 +582,15 @@ class BaseSessionStore(SessionStore):
                 if start is not None and turn.number == start[0]:
                     indexed = indexed[: start[1]]
                 found.extend((m, turn.number, i) for i, m in reversed(indexed))
-            oldest = turns[-1].number if turns else None
-            more = more and oldest is not None and oldest > 1
+            oldest = turns[-1].number if turns else 0
+            more = more and oldest > 1
             if len(found) >= wanted or not more:
                 return found, more or len(found) > wanted
             if len(turns) < requested:
                 return found, True  # the backend's page (1 MB) filled before the limit: stop here, cursor on
             requested = max(1, math.ceil((wanted - len(found)) / 2))
             deadline.check("session store read")
-            turns, more = self._read_turns(ref, incarnation, oldest, requested)  # type: ignore[arg-type]  # more: oldest set
+            turns, more = self._read_turns(ref, incarnation, oldest, requested)
 
     def page_messages(self, ref: SessionRef, *, limit: int = 20, cursor: str | None = None) -> MessagePage:
         """Page back through history: one read per page when turns hold two messages."""
@@ -641,7 +675,6 @@ class BaseSessionStore(SessionStore):
                 }
             )
             write = HeadWrite(self._head_of(result), "replace", expect_version=current.version)
-            self._checked(ref, current.incarnation, None, write)
             try:
                 self._write(ref, current.incarnation, head=write)
             except WriteConflict:
@@ -687,7 +720,9 @@ class BaseSessionStore(SessionStore):
         next_cursor = None
         if len(entries) > limit:
             last_id, last_head = page[-1]
-            next_cursor = logic.encode_list_cursor(scope, _ms(last_head.activity or last_head.updated_at), last_id)
+            next_cursor = logic.encode_list_cursor(
+                scope, logic.epoch_ms(last_head.activity or last_head.updated_at), last_id
+            )
         return SessionListPage.model_construct(
             sessions=[self._summary(sid, head) for sid, head in page], next_cursor=next_cursor
         )
@@ -718,7 +753,7 @@ class BaseSessionStore(SessionStore):
         found = [
             (
                 SessionRef.of(actor_id, sid, channel),
-                logic.encode_list_cursor(scope, _ms(head.activity or head.updated_at), sid),
+                logic.encode_list_cursor(scope, logic.epoch_ms(head.activity or head.updated_at), sid),
             )
             for sid, head in entries
         ]
@@ -735,7 +770,7 @@ class BaseSessionStore(SessionStore):
                 return [], None
             incarnation = head.incarnation
         now = self._now()
-        turns, more = self._read_turns(ref, incarnation, below or items.MAX_TURN + 1, limit)
+        turns, more = self._read_turns(ref, incarnation, below or ABOVE_EVERY_TURN, limit)
         live = [t for t in turns if logic.alive(t.expires_at, now)]
         messages = [m for t in reversed(live) for m in t.messages]
         following = turns[-1].number if more and turns and len(live) == len(turns) else None
@@ -775,7 +810,3 @@ class BaseSessionStore(SessionStore):
 
 
 _REFS_PAGE = 100
-
-
-def _ms(moment: datetime) -> int:
-    return items.epoch_ms(moment)

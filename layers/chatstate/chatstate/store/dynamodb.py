@@ -28,7 +28,7 @@ from chatstate.store.port import StorePolicy
 from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
 
 if TYPE_CHECKING:
-    import boto3
+    from boto3.session import Session as Boto3Session
     from botocore.config import Config
 
 logger = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ class DynamoDBTable:
         table_name: str,
         *,
         client: Any | None = None,
-        boto3_session: boto3.session.Session | None = None,
+        boto3_session: Boto3Session | None = None,
         boto_config: Config | None = None,
         consistent_reads: bool = True,
         report_capacity: bool = False,
@@ -181,7 +181,7 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
         table_name: str,
         *,
         client: Any | None = None,
-        boto3_session: boto3.session.Session | None = None,
+        boto3_session: Boto3Session | None = None,
         boto_config: Config | None = None,
         policy: StorePolicy | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
@@ -256,10 +256,11 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
         head = write.head
         inc = {":i": {"N": str(head.incarnation)}}
         if write.mode == "touch":
+            items.checked_head_item(ref, head)  # an update: DynamoDB would refuse a head it makes too large
             sets = ["expires_at = :x", "n = :n", "e = :e", "m = :m"]
             values = {
                 **inc,
-                ":x": {"N": str(logic.epoch_seconds(head.expires_at))},
+                ":x": items.ttl_value(head.expires_at),
                 ":n": {"N": str(head.turns)},
                 ":e": {"N": str(head.event_count)},
                 ":m": {"N": str(head.message_count)},
@@ -267,7 +268,7 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
             if head.activity is not None:  # the list's index entry: scope (backfills an unlisted head) and activity
                 sets += [f"{items.INDEX_PK} = :ga", f"{items.INDEX_SK} = :la"]
                 values[":ga"] = {"S": items.actor_scope(ref.channel, ref.actor_id)}
-                values[":la"] = {"N": str(_ms(head.activity))}
+                values[":la"] = items.ms_value(head.activity)
             if head.title is not None:  # a rename meanwhile wins
                 sets.append("ti = if_not_exists(ti, :ti)")
                 values[":ti"] = {"S": head.title}
@@ -278,7 +279,7 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
                 "ConditionExpression": "i = :i",
                 "ExpressionAttributeValues": values,
             }
-        put: dict[str, Any] = {"TableName": self.table_name, "Item": items.head_to_item(ref, head)}
+        put: dict[str, Any] = {"TableName": self.table_name, "Item": items.checked_head_item(ref, head)}
         if write.mode == "replace":
             put["ConditionExpression"] = "i = :i AND v = :v"
             put["ExpressionAttributeValues"] = {**inc, ":v": {"N": str(write.expect_version)}}
@@ -300,13 +301,13 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
     ) -> None:
         operations: list[tuple[str, str, dict[str, Any]]] = []
         if turn is not None:
-            item = items.turn_to_item(ref, incarnation, turn)
+            item = items.checked_turn_item(ref, incarnation, turn)
             put = {"TableName": self.table_name, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"}
             operations.append(("turn", "Put", put))
         if head is not None:
             operations.append(("head", *self._head_operation(ref, head)))
         if request is not None:
-            now = {"N": str(logic.epoch_seconds(logic.now_ms(self.policy)))}
+            now = items.ttl_value(logic.now_ms(self.policy))
             put = {
                 "TableName": self.table_name,
                 "Item": items.request_to_item(ref, request),
@@ -376,7 +377,7 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
         condition = f"{items.INDEX_PK} = :g"
         if floor is not None:
             condition += f" AND {items.INDEX_SK} > :f"
-            values[":f"] = {"N": str(_ms(floor))}
+            values[":f"] = items.ms_value(floor)
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": items.INDEX_NAME,
@@ -415,9 +416,9 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
                     ":t": {"S": title},
                     ":one": {"N": "1"},
                     ":g": {"S": items.actor_scope(ref.channel, ref.actor_id)},
-                    ":now": {"N": str(_ms(now))},
-                    ":h": {"N": str(logic.epoch_seconds(head_after))},
-                    ":a": {"N": str(_ms(activity_after))},
+                    ":now": items.ms_value(now),
+                    ":h": items.ttl_value(head_after),
+                    ":a": items.ms_value(activity_after),
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -492,7 +493,7 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
     def _put_link(self, user_id: str, ref: SessionRef, expires_at: datetime) -> None:
         item = {
             **items.key(items.user_pk(user_id), items.link_sk(ref)),
-            items.TTL_ATTRIBUTE: {"N": str(logic.epoch_seconds(expires_at))},
+            items.TTL_ATTRIBUTE: items.ttl_value(expires_at),
         }
         self._call("put_item", TableName=self.table_name, Item=item)
 
@@ -531,7 +532,3 @@ class DynamoDBSessionStore(DynamoDBTable, BaseSessionStore):
 
 _WIPE_PAGE = 500
 """Keys per erase page: one Query (about 50 KB of keys) and 20 BatchWriteItem requests."""
-
-
-def _ms(moment: datetime) -> int:
-    return items.epoch_ms(moment)

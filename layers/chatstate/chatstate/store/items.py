@@ -36,6 +36,7 @@ from typing import Any
 
 from chatstate.models import SCHEMA_VERSION, Message, RequestRecord, Role, SessionRef
 from chatstate.store.capacity import MAX_ITEM_BYTES, item_size
+from chatstate.store.logic import check_item_size, epoch_ms, epoch_seconds
 from chatstate.store.records import Head, Turn
 
 __all__ = ["MAX_ITEM_BYTES", "item_size"]
@@ -146,25 +147,22 @@ def key(pk: str, sk: str) -> Item:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
-def epoch_ms(moment: datetime) -> int:
-    """A datetime as whole epoch milliseconds (rounded: a parsed ``_from_ms`` value maps back exactly)."""
-    return round(moment.timestamp() * 1000)
-
-
-def epoch_seconds(moment: datetime) -> int:
-    """A datetime as whole epoch seconds (the TTL attribute's unit)."""
-    return int(moment.timestamp())
-
-
 def _n(value: int) -> dict[str, str]:
     return {"N": str(value)}
 
 
-def _ms(moment: datetime) -> dict[str, str]:
-    return {"N": str(epoch_ms(moment))}
+def ms_value(moment: datetime) -> dict[str, str]:
+    """A time as a number attribute of epoch milliseconds (``c``, ``u``, ``t``, ``a``)."""
+    return _n(epoch_ms(moment))
 
 
-def _from_ms(value: dict[str, str]) -> datetime:
+def ttl_value(moment: datetime) -> dict[str, str]:
+    """An expiry as the TTL attribute's number (epoch seconds)."""
+    return _n(epoch_seconds(moment))
+
+
+def from_ms_value(value: dict[str, str]) -> datetime:
+    """The time a number attribute of epoch milliseconds holds (``ms_value`` read back)."""
     return datetime.fromtimestamp(int(value["N"]) / 1000, UTC)
 
 
@@ -192,15 +190,15 @@ def head_to_item(ref: SessionRef, head: Head) -> Item:
     """
     item: Item = {
         **key(session_pk(ref), HEAD_SK),
-        "c": _ms(head.created_at),
-        "u": _ms(head.updated_at),
+        "c": ms_value(head.created_at),
+        "u": ms_value(head.updated_at),
         "i": _n(head.incarnation),
         "v": _n(head.version),
         "n": _n(head.turns),
         "e": _n(head.event_count),
         "m": _n(head.message_count),
         "z": _n(head.schema_version),
-        TTL_ATTRIBUTE: _n(epoch_seconds(head.expires_at)),
+        TTL_ATTRIBUTE: ttl_value(head.expires_at),
     }
     if head.state:
         item["s"] = {"S": dump_json(head.state)}
@@ -208,7 +206,7 @@ def head_to_item(ref: SessionRef, head: Head) -> Item:
         item["ti"] = {"S": head.title}
     if head.activity is not None:
         item[INDEX_PK] = {"S": actor_scope(ref.channel, ref.actor_id)}
-        item[INDEX_SK] = _ms(head.activity)
+        item[INDEX_SK] = ms_value(head.activity)
     return item
 
 
@@ -216,8 +214,8 @@ def item_to_head(item: Item) -> Head:
     """Parse a head item (raises ``KeyError``/``ValueError`` on a corrupt one)."""
     return Head(
         incarnation=int(item["i"]["N"]),
-        created_at=_from_ms(item["c"]),
-        updated_at=_from_ms(item["u"]),
+        created_at=from_ms_value(item["c"]),
+        updated_at=from_ms_value(item["u"]),
         expires_at=_from_s(item[TTL_ATTRIBUTE]),
         version=int(item["v"]["N"]),
         state=json.loads(item["s"]["S"]) if "s" in item else {},
@@ -226,7 +224,7 @@ def item_to_head(item: Item) -> Head:
         message_count=int(item["m"]["N"]),
         schema_version=int(item.get("z", {"N": SCHEMA_VERSION})["N"]),
         title=item["ti"]["S"] if "ti" in item else None,
-        activity=_from_ms(item[INDEX_SK]) if INDEX_SK in item else None,
+        activity=from_ms_value(item[INDEX_SK]) if INDEX_SK in item else None,
     )
 
 
@@ -234,12 +232,12 @@ def index_entry_to_head(item: Item) -> Head:
     """A head as the index projects it (no state, version or turn counters beyond ``m``)."""
     return Head(
         incarnation=0,
-        created_at=_from_ms(item["c"]),
-        updated_at=_from_ms(item[INDEX_SK]),
+        created_at=from_ms_value(item["c"]),
+        updated_at=from_ms_value(item[INDEX_SK]),
         expires_at=_from_s(item[TTL_ATTRIBUTE]),
         message_count=int(item["m"]["N"]) if "m" in item else 0,
         title=item["ti"]["S"] if "ti" in item else None,
-        activity=_from_ms(item[INDEX_SK]),
+        activity=from_ms_value(item[INDEX_SK]),
     )
 
 
@@ -256,8 +254,8 @@ def turn_to_item(ref: SessionRef, incarnation: int, turn: Turn) -> Item:
         "m": {"L": [{"S": _ROLE_CODES[m.role] + m.content} for m in turn.messages]},
         "e": _n(turn.event_count),
         "c": _n(turn.message_count),
-        "t": _ms(turn.created_at),
-        TTL_ATTRIBUTE: _n(epoch_seconds(turn.expires_at)),
+        "t": ms_value(turn.created_at),
+        TTL_ATTRIBUTE: ttl_value(turn.expires_at),
     }
     redacted = {str(i): {"S": m.redacted} for i, m in enumerate(turn.messages) if m.redacted is not None}
     if redacted:
@@ -266,6 +264,20 @@ def turn_to_item(ref: SessionRef, incarnation: int, turn: Turn) -> Item:
         item["r"] = {"S": turn.origin}
     if turn.author is not None:
         item["w"] = {"S": turn.author}
+    return item
+
+
+def checked_turn_item(ref: SessionRef, incarnation: int, turn: Turn) -> Item:
+    """The turn item; ``ItemTooLarge`` naming the turn if it would pass the item size limit."""
+    item = turn_to_item(ref, incarnation, turn)
+    check_item_size(item, f"turn {turn.number}")
+    return item
+
+
+def checked_head_item(ref: SessionRef, head: Head) -> Item:
+    """The head item; ``ItemTooLarge`` naming the session state if it would pass the item size limit."""
+    item = head_to_item(ref, head)
+    check_item_size(item, "session state")
     return item
 
 
@@ -279,7 +291,7 @@ def item_to_turn(item: Item) -> Turn:
     texts = [value["S"] for value in item["m"]["L"]]
     redacted = {int(i): value["S"] for i, value in item.get("x", {}).get("M", {}).items()}
     event_count = int(item["e"]["N"])
-    created = _from_ms(item["t"])
+    created = from_ms_value(item["t"])
     first = event_count - len(texts) + 1
     messages = tuple(
         Message.model_construct(
@@ -319,8 +331,8 @@ def request_to_item(ref: SessionRef, record: RequestRecord) -> Item:
         "f": _n(record.first_seq),
         "l": _n(record.last_seq),
         "c": _n(record.message_count),
-        "a": _ms(record.applied_at),
-        TTL_ATTRIBUTE: _n(epoch_seconds(record.expires_at)),
+        "a": ms_value(record.applied_at),
+        TTL_ATTRIBUTE: ttl_value(record.expires_at),
     }
     if record.fingerprint is not None:
         item["h"] = {"S": record.fingerprint}
@@ -336,7 +348,7 @@ def item_to_request(item: Item) -> RequestRecord:
         first_seq=int(item["f"]["N"]),
         last_seq=int(item["l"]["N"]),
         message_count=int(item["c"]["N"]),
-        applied_at=_from_ms(item["a"]),
+        applied_at=from_ms_value(item["a"]),
         expires_at=_from_s(item[TTL_ATTRIBUTE]),
         fingerprint=item["h"]["S"] if "h" in item else None,
     )
@@ -361,7 +373,7 @@ def read_props(item: Item) -> dict[str, Any]:
 
 def updated_at(item: Item) -> datetime:
     """``u`` (updated, ms) of a props or global item."""
-    return _from_ms(item["u"])
+    return from_ms_value(item["u"])
 
 
 def expires_at(item: Item) -> datetime | None:

@@ -11,23 +11,32 @@ import time
 from datetime import datetime
 from typing import Any
 
-from chatstate.exceptions import InvalidCursor, ItemTooLarge
+from chatstate.exceptions import InvalidCursor, InvalidRequest, ItemTooLarge
 from chatstate.models import SessionRef
 from chatstate.store import capacity
-from chatstate.store.port import MAX_PAGE_SIZE, StorePolicy
+from chatstate.store.port import MAX_PAGE_SIZE, PAGE_SIZE_RULE, StorePolicy
 
 _MAX_CURSOR_NUMBER = 10**12
 
 
-def now_ms(policy: StorePolicy) -> datetime:
-    """The policy clock's current time truncated to milliseconds (the stored precision)."""
-    moment = policy.now()
+def to_ms(moment: datetime) -> datetime:
+    """``moment`` truncated to milliseconds (the precision times are stored with)."""
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+def now_ms(policy: StorePolicy) -> datetime:
+    """The policy clock's current time truncated to milliseconds (the stored precision)."""
+    return to_ms(policy.now())
+
+
 def epoch_seconds(moment: datetime) -> int:
-    """A datetime as whole epoch seconds (TTL precision)."""
+    """A datetime as whole epoch seconds (TTL precision, the unit of the TTL attribute)."""
     return int(moment.timestamp())
+
+
+def epoch_ms(moment: datetime) -> int:
+    """A datetime as whole epoch milliseconds, the unit of stored times (rounded: a parsed value maps back exactly)."""
+    return round(moment.timestamp() * 1000)
 
 
 def alive(expires_at: datetime, now: datetime) -> bool:
@@ -57,9 +66,12 @@ def check_item_size(item: dict[str, Any], what: str) -> None:
 
 
 def check_page_size(limit: int) -> int:
-    """``limit`` if it is a page size (1..MAX_PAGE_SIZE), else ``ValueError``."""
+    """``limit`` if it is a page size (1..MAX_PAGE_SIZE), else ``InvalidRequest`` naming ``limit``.
+
+    The one check of the bound: the chat API's query model checks only that ``limit`` is an integer.
+    """
     if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        raise InvalidRequest("limit", PAGE_SIZE_RULE)
     return limit
 
 

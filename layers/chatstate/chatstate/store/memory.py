@@ -17,12 +17,29 @@ from chatstate.models import RequestRecord, SessionRef
 from chatstate.store import items, logic
 from chatstate.store.base import BaseSessionStore, WriteConflict
 from chatstate.store.port import StorePolicy
-from chatstate.store.records import Head, HeadWrite, Snapshot, Turn
+from chatstate.store.records import ABOVE_EVERY_TURN, Head, HeadWrite, Snapshot, Turn
 
 
-def _copy(head: Head | None) -> Head | None:
+def _copy(head: Head) -> Head:
     """A head whose state callers may mutate without touching the stored one."""
-    return replace(head, state=copy.deepcopy(head.state)) if head is not None else None
+    return replace(head, state=copy.deepcopy(head.state))
+
+
+def _holds(current: Head | None, write: HeadWrite) -> bool:
+    """Whether the condition of a head write holds on the stored head ``current``."""
+    if write.mode == "create":
+        return (current.incarnation if current is not None else None) == write.expect_incarnation
+    if current is None or current.incarnation != write.head.incarnation:
+        return False
+    return write.mode == "touch" or current.version == write.expect_version
+
+
+def _check_sizes(ref: SessionRef, incarnation: int, turn: Turn | None, head: HeadWrite | None) -> None:
+    """``ItemTooLarge`` where the DynamoDB adapter would refuse an item: the twin sizes the items it would write."""
+    if turn is not None:
+        items.checked_turn_item(ref, incarnation, turn)
+    if head is not None:
+        items.checked_head_item(ref, head.head)
 
 
 class InMemorySessionStore(BaseSessionStore):
@@ -52,7 +69,7 @@ class InMemorySessionStore(BaseSessionStore):
             head = self._heads.get(ref)
             if head is None:
                 return Snapshot(None)
-            found, more = self._newest(ref, head.incarnation, 1 << 62, turns)
+            found, more = self._newest(ref, head.incarnation, ABOVE_EVERY_TURN, turns)
             return Snapshot(_copy(head), found, more)
 
     def _read_turns(self, ref: SessionRef, incarnation: int, below: int, limit: int) -> tuple[list[Turn], bool]:
@@ -61,7 +78,8 @@ class InMemorySessionStore(BaseSessionStore):
 
     def _get_head(self, ref: SessionRef) -> Head | None:
         with self._lock:
-            return _copy(self._heads.get(ref))
+            head = self._heads.get(ref)
+            return _copy(head) if head is not None else None
 
     def _get_request(self, ref: SessionRef, request_id: str) -> RequestRecord | None:
         with self._lock:
@@ -76,21 +94,14 @@ class InMemorySessionStore(BaseSessionStore):
         head: HeadWrite | None = None,
         request: RequestRecord | None = None,
     ) -> None:
+        _check_sizes(ref, incarnation, turn, head)
         with self._lock:
             current = self._heads.get(ref)
             failed = set()
             if turn is not None and turn.number in self._turns.get(ref, {}).get(incarnation, {}):
                 failed.add("turn")
-            if head is not None:
-                held = current.incarnation if current is not None else None
-                if head.mode == "create":
-                    ok = held == head.expect_incarnation
-                else:
-                    ok = held == head.head.incarnation and (
-                        head.mode == "touch" or current.version == head.expect_version  # type: ignore[union-attr]  # held == an int: current is set
-                    )
-                if not ok:
-                    failed.add("head")
+            if head is not None and not _holds(current, head):
+                failed.add("head")
             if request is not None:
                 old = self._requests.get(ref, {}).get(request.request_id)
                 if old is not None and old.expires_at and logic.alive(old.expires_at, logic.now_ms(self.policy)):
@@ -111,7 +122,7 @@ class InMemorySessionStore(BaseSessionStore):
                         title=current.title if current.title is not None else new.title,
                     )
                 else:
-                    self._heads[ref] = _copy(head.head)  # type: ignore[assignment]  # create/update: a whole head
+                    self._heads[ref] = _copy(head.head)
             if turn is not None:
                 self._turns.setdefault(ref, {}).setdefault(incarnation, {})[turn.number] = turn
             if request is not None:
@@ -133,11 +144,11 @@ class InMemorySessionStore(BaseSessionStore):
     ) -> list[tuple[str, Head]]:
         with self._lock:
             entries = [
-                (_ms(head.activity), ref.session_id, head)
+                (logic.epoch_ms(head.activity), ref.session_id, head)
                 for ref, head in self._heads.items()
                 if head.activity is not None
                 and items.actor_scope(ref.channel, ref.actor_id) == scope
-                and (floor is None or _ms(head.activity) > _ms(floor))
+                and (floor is None or logic.epoch_ms(head.activity) > logic.epoch_ms(floor))
             ]
         entries.sort(key=lambda entry: (entry[0], entry[1]), reverse=True)
         if after is not None:
@@ -152,7 +163,7 @@ class InMemorySessionStore(BaseSessionStore):
             if head is None:
                 return None
             head_live = logic.epoch_seconds(head.expires_at) > logic.epoch_seconds(head_after)
-            active = head.activity is not None and _ms(head.activity) > _ms(activity_after)
+            active = head.activity is not None and logic.epoch_ms(head.activity) > logic.epoch_ms(activity_after)
             if not (head_live or active):
                 return None
             renamed = replace(head, title=title, version=head.version + 1, activity=head.activity or now)
@@ -195,7 +206,3 @@ class InMemorySessionStore(BaseSessionStore):
     def _delete_link(self, user_id: str, ref: SessionRef) -> None:
         with self._lock:
             self._links_by_user.get(user_id, {}).pop(ref, None)
-
-
-def _ms(moment: datetime) -> int:
-    return items.epoch_ms(moment)

@@ -52,6 +52,10 @@ IDEMPOTENCY_SECONDS = 86_400
 """How long an applied request id (idempotency key) is remembered by default."""
 
 MAX_PAGE_SIZE = 100
+"""The most messages one ``page_messages`` call returns; the store refuses a ``limit`` outside 1..this."""
+
+PAGE_SIZE_RULE = f"must be an integer from 1 to {MAX_PAGE_SIZE}"
+"""What a refused page size is told (``InvalidRequest`` naming ``limit``)."""
 
 INDEX_INTERVAL_SECONDS = 600
 """Default order bound of the conversation list: a turn moves its session's listed activity only when that is at

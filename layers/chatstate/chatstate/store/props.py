@@ -20,10 +20,14 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from chatstate.exceptions import ConflictError
 from chatstate.models import GlobalEntry, adapter_for, to_jsonable, utc_now
 from chatstate.store import items, logic
+from chatstate.store.records import WriteConflict
 
 T = TypeVar("T")
+
+_MERGE_ATTEMPTS = 3
 
 
 class PropsStore(ABC):
@@ -47,8 +51,7 @@ class PropsStore(ABC):
         self.now = now
 
     def _now(self) -> datetime:
-        moment = self.now()
-        return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+        return logic.to_ms(self.now())
 
     @staticmethod
     def _expiry(now: datetime, ttl_seconds: int | None) -> datetime | None:
@@ -67,11 +70,47 @@ class PropsStore(ABC):
     def get_user_props(self, user_id: str) -> dict[str, Any]:
         """All live props of a user (empty if none or expired)."""
 
-    @abstractmethod
     def merge_user_props(
         self, user_id: str, values: Mapping[str, Any] | None = None, *, remove: Iterable[str] = ()
     ) -> dict[str, Any]:
-        """Set ``values`` and remove the ``remove`` fields in one atomic write; returns all props after it."""
+        """Set ``values`` and remove the ``remove`` fields in one atomic write; returns all props after it.
+
+        Props that expired are replaced, never merged into (TTL deletion lags: their old fields must not come
+        back). Raises ``ConflictError`` when other writers kept reviving or expiring them meanwhile.
+        """
+        plain = {k: to_jsonable(v) for k, v in (values or {}).items()}
+        self._check_size(plain, "user props")
+        drops = [name for name in dict.fromkeys(remove) if name not in plain]
+        for _ in range(_MERGE_ATTEMPTS):
+            now = self._now()
+            expires = self._expiry(now, self.ttl_seconds)
+            try:
+                return self._merge(user_id, plain, drops, now, expires)
+            except WriteConflict:
+                pass
+            try:
+                return self._replace_expired(user_id, plain, now, expires)
+            except WriteConflict:
+                continue
+        raise ConflictError("user props kept changing; not saved")
+
+    @abstractmethod
+    def _merge(
+        self, user_id: str, values: dict[str, Any], remove: list[str], now: datetime, expires: datetime | None
+    ) -> dict[str, Any]:
+        """Merge into live (or absent) props in one atomic write, stamped ``now`` and expiring at ``expires``.
+
+        Returns all props after it; raises ``WriteConflict`` (nothing written) when the stored props have expired.
+        """
+
+    @abstractmethod
+    def _replace_expired(
+        self, user_id: str, values: dict[str, Any], now: datetime, expires: datetime | None
+    ) -> dict[str, Any]:
+        """Replace expired props with ``values`` in one atomic write; returns them.
+
+        Raises ``WriteConflict`` (nothing written) unless the stored props are there and expired.
+        """
 
     @abstractmethod
     def delete_user_props(self, user_id: str) -> bool:
@@ -132,20 +171,32 @@ class InMemoryPropsStore(PropsStore):
         with self._lock:
             return self._props(user_id, self._now())
 
-    def merge_user_props(
-        self, user_id: str, values: Mapping[str, Any] | None = None, *, remove: Iterable[str] = ()
+    def _merge(
+        self, user_id: str, values: dict[str, Any], remove: list[str], now: datetime, expires: datetime | None
     ) -> dict[str, Any]:
-        """Set and remove fields atomically."""
-        plain = {k: to_jsonable(v) for k, v in (values or {}).items()}
         with self._lock:
-            now = self._now()
-            props = self._props(user_id, now)
+            stored = self._users.get(user_id)
+            if stored is not None and not self._live(stored[1], now):
+                raise WriteConflict(["props"])
+            props = copy.deepcopy(stored[0]) if stored is not None else {}
             for name in remove:
                 props.pop(name, None)
-            props.update(plain)
-            self._check_size(props, "user props")
-            self._users[user_id] = (props, self._expiry(now, self.ttl_seconds))
-            return copy.deepcopy(props)
+            props.update(values)
+            return self._put(user_id, props, expires)
+
+    def _replace_expired(
+        self, user_id: str, values: dict[str, Any], now: datetime, expires: datetime | None
+    ) -> dict[str, Any]:
+        with self._lock:
+            stored = self._users.get(user_id)
+            if stored is None or self._live(stored[1], now):
+                raise WriteConflict(["props"])
+            return self._put(user_id, dict(values), expires)
+
+    def _put(self, user_id: str, props: dict[str, Any], expires: datetime | None) -> dict[str, Any]:
+        self._check_size(props, "user props")  # the whole item, as DynamoDB's own limit would
+        self._users[user_id] = (props, expires)
+        return copy.deepcopy(props)
 
     def delete_user_props(self, user_id: str) -> bool:
         """Delete all of a user's props."""

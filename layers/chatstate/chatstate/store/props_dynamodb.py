@@ -10,17 +10,13 @@ checked for expiry on every read.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
-from chatstate.exceptions import ConflictError
-from chatstate.models import GlobalEntry, to_jsonable
-from chatstate.store import items, logic
-from chatstate.store.base import WriteConflict
+from chatstate.models import GlobalEntry
+from chatstate.store import items
 from chatstate.store.dynamodb import DynamoDBTable
 from chatstate.store.props import PropsStore
-
-_ATTEMPTS = 3
 
 
 class DynamoDBPropsStore(DynamoDBTable, PropsStore):
@@ -60,64 +56,58 @@ class DynamoDBPropsStore(DynamoDBTable, PropsStore):
         item = self._live_item(self._get(self._user_key(user_id)))
         return items.read_props(item) if item else {}
 
-    def merge_user_props(
-        self, user_id: str, values: Mapping[str, Any] | None = None, *, remove: Iterable[str] = ()
+    def _merge(
+        self, user_id: str, values: dict[str, Any], remove: list[str], now: datetime, expires: datetime | None
     ) -> dict[str, Any]:
-        """Set and remove fields in one conditional UpdateItem (an expired item is replaced, not merged)."""
-        plain = {k: to_jsonable(v) for k, v in (values or {}).items()}
-        self._check_size(plain, "user props")
-        drops = [name for name in dict.fromkeys(remove) if name not in plain]
-        for _ in range(_ATTEMPTS):
-            now = self._now()
-            names = {f"#a{i}": items.prop_attribute(k) for i, k in enumerate(plain)}
-            names.update({f"#r{i}": items.prop_attribute(k) for i, k in enumerate(drops)})
-            names["#x"] = items.TTL_ATTRIBUTE
-            vals: dict[str, Any] = {f":a{i}": {"S": items.dump_json(v)} for i, v in enumerate(plain.values())}
-            vals[":u"] = {"N": str(int(now.timestamp() * 1000))}
-            vals[":now"] = {"N": str(logic.epoch_seconds(now))}
-            sets = ["u = :u", *(f"#a{i} = :a{i}" for i in range(len(plain)))]
-            expires = self._expiry(now, self.ttl_seconds)
-            if expires is not None:
-                vals[":x"] = {"N": str(logic.epoch_seconds(expires))}
-                sets.append("#x = :x")
-            expression = "SET " + ", ".join(sets)
-            if drops:
-                expression += " REMOVE " + ", ".join(f"#r{i}" for i in range(len(drops)))
-            if expires is None:
-                expression += " REMOVE #x" if not drops else ", #x"
-            try:
-                response = self._call(
-                    "update_item",
-                    ("props",),
-                    TableName=self.table_name,
-                    Key=self._user_key(user_id),
-                    UpdateExpression=expression,
-                    ConditionExpression="attribute_not_exists(#x) OR #x > :now",
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=vals,
-                    ReturnValues="ALL_NEW",
-                )
-                return items.read_props(response["Attributes"])
-            except WriteConflict:
-                pass
-            fresh = {items.prop_attribute(k): {"S": items.dump_json(v)} for k, v in plain.items()}
-            item = {**self._user_key(user_id), **fresh, "u": vals[":u"]}
-            if expires is not None:
-                item[items.TTL_ATTRIBUTE] = vals[":x"]
-            try:  # an expired item still lingers (TTL lags): replace it whole, unless a writer revived it meanwhile
-                self._call(
-                    "put_item",
-                    ("props",),
-                    TableName=self.table_name,
-                    Item=item,
-                    ConditionExpression="#x <= :now",
-                    ExpressionAttributeNames={"#x": items.TTL_ATTRIBUTE},
-                    ExpressionAttributeValues={":now": vals[":now"]},
-                )
-                return items.read_props(item)
-            except WriteConflict:
-                continue
-        raise ConflictError("user props kept changing; not saved")
+        """One UpdateItem, conditional on the item being absent or live."""
+        names = {f"#a{i}": items.prop_attribute(k) for i, k in enumerate(values)}
+        names.update({f"#r{i}": items.prop_attribute(k) for i, k in enumerate(remove)})
+        names["#x"] = items.TTL_ATTRIBUTE
+        vals: dict[str, Any] = {f":a{i}": {"S": items.dump_json(v)} for i, v in enumerate(values.values())}
+        vals[":u"] = items.ms_value(now)
+        vals[":now"] = items.ttl_value(now)
+        sets = ["u = :u", *(f"#a{i} = :a{i}" for i in range(len(values)))]
+        removes = [f"#r{i}" for i in range(len(remove))]
+        if expires is not None:
+            vals[":x"] = items.ttl_value(expires)
+            sets.append("#x = :x")
+        else:
+            removes.append("#x")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        response = self._call(
+            "update_item",
+            ("props",),
+            TableName=self.table_name,
+            Key=self._user_key(user_id),
+            UpdateExpression=expression,
+            ConditionExpression="attribute_not_exists(#x) OR #x > :now",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=vals,
+            ReturnValues="ALL_NEW",
+        )
+        return items.read_props(response["Attributes"])
+
+    def _replace_expired(
+        self, user_id: str, values: dict[str, Any], now: datetime, expires: datetime | None
+    ) -> dict[str, Any]:
+        """One PutItem, conditional on the lingering item being expired (not revived by a writer meanwhile)."""
+        item = {
+            **self._user_key(user_id),
+            **{items.prop_attribute(k): {"S": items.dump_json(v)} for k, v in values.items()},
+            "u": items.ms_value(now),
+        }
+        if expires is not None:
+            item[items.TTL_ATTRIBUTE] = items.ttl_value(expires)
+        self._call(
+            "put_item",
+            ("props",),
+            TableName=self.table_name,
+            Item=item,
+            ConditionExpression="#x <= :now",
+            ExpressionAttributeNames={"#x": items.TTL_ATTRIBUTE},
+            ExpressionAttributeValues={":now": items.ttl_value(now)},
+        )
+        return items.read_props(item)
 
     def delete_user_props(self, user_id: str) -> bool:
         """One DeleteItem; whether the deleted item held live props."""
@@ -137,10 +127,10 @@ class DynamoDBPropsStore(DynamoDBTable, PropsStore):
         item: items.Item = {
             **self._global_key(key),
             "v": {"S": items.dump_json(entry.value)},
-            "u": {"N": str(int(entry.updated_at.timestamp() * 1000))},
+            "u": items.ms_value(entry.updated_at),
         }
         if entry.expires_at is not None:
-            item[items.TTL_ATTRIBUTE] = {"N": str(logic.epoch_seconds(entry.expires_at))}
+            item[items.TTL_ATTRIBUTE] = items.ttl_value(entry.expires_at)
         self._call("put_item", TableName=self.table_name, Item=item)
         return entry
 

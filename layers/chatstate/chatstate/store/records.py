@@ -11,6 +11,7 @@ keeps them in dicts. A session is its head plus its turns:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -56,6 +57,18 @@ class Turn:
     """The tag of the request that wrote the turn: ``append``'s ``origin``, else its ``request_id``."""
     author: str | None = None
     """The verified user who made the turn (``append``'s ``author``), when one was signed in."""
+
+
+class WriteConflict(Exception):
+    """A backend write's condition failed: ``kinds`` names what (``turn``, ``head``, ``request``; empty: unknown)."""
+
+    def __init__(self, kinds: Iterable[str] = ()) -> None:
+        super().__init__("write condition failed")
+        self.kinds = frozenset(kinds)
+
+
+ABOVE_EVERY_TURN = 1 << 62
+"""A turn number above every turn a backend can hold: ``below`` for reading turns from the newest on."""
 
 
 HeadMode = Literal["create", "replace", "touch"]

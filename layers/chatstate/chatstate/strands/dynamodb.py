@@ -18,7 +18,7 @@ from chatstate.strands.repository import (
 )
 
 if TYPE_CHECKING:
-    import boto3
+    from boto3.session import Session as Boto3Session
     from botocore.config import Config
 
 _CONDITIONS = {
@@ -55,16 +55,16 @@ class DynamoDBSessionRepository(BaseSessionRepository):
         actor_id: str = "default",
         ttl_seconds: int | None = None,
         client: Any | None = None,
-        boto_session: boto3.session.Session | None = None,
+        boto_session: Boto3Session | None = None,
         boto_client_config: Config | None = None,
         region_name: str | None = None,
         now: Callable[[], datetime] | None = None,
     ) -> None:
         super().__init__(actor_id=actor_id, ttl_seconds=ttl_seconds, now=now)
         if boto_session is None and region_name is not None and client is None:
-            import boto3
+            from boto3.session import Session
 
-            boto_session = boto3.session.Session(region_name=region_name)
+            boto_session = Session(region_name=region_name)
         self._table = DynamoDBTable(
             table_name, client=client, boto3_session=boto_session, boto_config=boto_client_config
         )

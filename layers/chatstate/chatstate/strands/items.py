@@ -26,10 +26,11 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from chatstate.store import items as store_items
+from chatstate.store.logic import epoch_seconds as epoch_seconds  # the strands modules' TTL unit
 
 SESSION_SK = "~"
 AGENT_TAG = "a"
@@ -113,33 +114,15 @@ def key(pk: str, sk: str) -> Item:
     return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
-def epoch_seconds(moment: datetime) -> int:
-    """Whole epoch seconds (TTL precision)."""
-    return int(moment.timestamp())
-
-
-def _ms(moment: datetime) -> dict[str, str]:
-    return {"N": str(int(moment.timestamp() * 1000))}
-
-
-def _from_ms(value: dict[str, str]) -> datetime:
-    return datetime.fromtimestamp(int(value["N"]) / 1000, UTC)
-
-
-def _dump(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
 def alive(item: Item, now: datetime) -> bool:
     """False once the item's TTL attribute has passed (TTL deletion may not have happened yet)."""
-    expires = item.get(TTL_ATTRIBUTE)
-    return expires is None or int(expires["N"]) > epoch_seconds(now)
+    return not store_items.expired(item, now)
 
 
 # -- session and multi-agent records ------------------------------------------------------------------
 def document_item(pk: str, sk: str, document: dict[str, Any], expires_at: int, version: int | None = None) -> Item:
     """A JSON document item (session record ``d``; multi-agent state with a version ``v``)."""
-    item: Item = {**key(pk, sk), "d": {"S": _dump(document)}, TTL_ATTRIBUTE: {"N": str(expires_at)}}
+    item: Item = {**key(pk, sk), "d": {"S": store_items.dump_json(document)}, TTL_ATTRIBUTE: {"N": str(expires_at)}}
     if version is not None:
         item["v"] = {"N": str(version)}
     return item
@@ -200,8 +183,8 @@ def turn_to_item(pk: str, agent_id: str, turn: Turn) -> Item:
         payload["a"] = turn.snapshot
     item: Item = {
         **key(pk, turn_sk(agent_id, turn.number)),
-        "b": {"B": zlib.compress(_dump(payload).encode("utf-8"), 9)},
-        "t": _ms(turn.written_at),
+        "b": {"B": zlib.compress(store_items.dump_json(payload).encode("utf-8"), 9)},
+        "t": store_items.ms_value(turn.written_at),
         "f": {"N": str(turn.first_id)},
         TTL_ATTRIBUTE: {"N": str(turn.expires_at)},
     }
@@ -220,7 +203,7 @@ def item_to_turn(item: Item) -> Turn:
     payload = json.loads(zlib.decompress(raw if isinstance(raw, bytes) else bytes(raw)).decode("utf-8"))
     return Turn(
         number=_from_b62(item["sk"]["S"][-TURN_WIDTH:]),
-        written_at=_from_ms(item["t"]),
+        written_at=store_items.from_ms_value(item["t"]),
         expires_at=item_expiry(item),
         first_id=int(item.get("f", {"N": "0"})["N"]),
         messages=payload.get("m", []),

@@ -54,7 +54,7 @@ from chatstate.strands.repository import (
 )
 
 if TYPE_CHECKING:
-    import boto3
+    from boto3.session import Session as Boto3Session
     from botocore.config import Config
     from strands.hooks.registry import HookRegistry
     from strands.types.agent import LocalAgent
@@ -285,7 +285,7 @@ class DynamoDBSessionManager(TurnSessionManager, DynamoDBSessionRepository):
         actor_id: str = "default",
         ttl_seconds: int | None = None,
         client: Any | None = None,
-        boto_session: boto3.session.Session | None = None,
+        boto_session: Boto3Session | None = None,
         boto_client_config: Config | None = None,
         region_name: str | None = None,
         now: Callable[[], datetime] | None = None,
