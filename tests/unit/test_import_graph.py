@@ -139,3 +139,16 @@ def test_every_model_builds_its_schema_on_first_use() -> None:
     ]
     assert len(ours) > 40
     assert [f"{cls.__module__}.{cls.__qualname__}" for cls in ours if not cls.model_config.get("defer_build")] == []
+
+
+def test_the_errors_import_no_models() -> None:
+    """Code that only catches or raises chatstate's errors pays for neither pydantic nor botocore."""
+    code = (
+        "import sys, chatstate.exceptions, chatstate.chat.errors; "
+        "print([m for m in ('pydantic', 'botocore', 'chatstate.models') if m in sys.modules])"
+    )
+    env = {"PATH": "", "PYTHONPATH": "layers/chatstate"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
