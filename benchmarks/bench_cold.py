@@ -4,11 +4,12 @@ Every function runs with the layer as ``sam build`` ships it (``benchmarks.colds
 pip install + unchecked-hash ``.pyc``, wheels for this machine), their code copied without ``__pycache__``, the
 template's environment and DynamoDB Local (started here); the first event really loads and writes a session. The
 bare baseline is ``import boto3, pydantic`` in the same kind of interpreter, in the same run, interleaved. Each
-function is measured as Lambda runs it (``AWS_LAMBDA_INITIALIZATION_TYPE`` set: the runtime and its boto3 client are
-built during Init) and without that variable (everything built lazily in the first event), to show what moving the
-work into Init changes, and beside a hand-built function doing the same work without chatstate
-(``benchmarks/floor``: the same client, requests, Powertools Logger/Metrics/resolver and a pydantic event model), the
-least this job costs. ``import lex_helper`` (lex-helper, the Lex V2 helper library, from
+function is measured as Lambda runs it on demand (``AWS_LAMBDA_INITIALIZATION_TYPE=on-demand``: the runtime and its
+DynamoDB client are built during Init), without that variable (everything built lazily in the first event), to show
+what moving the work into Init changes, with Init ahead of requests (``snap-start``: every model is built during
+Init too, as under SnapStart or provisioned concurrency), and beside a hand-built function doing the same work
+without chatstate (``benchmarks/floor``: the same client, requests, Powertools Logger/Metrics/resolver and a pydantic
+event model), the least this job costs. ``import lex_helper`` (lex-helper, the Lex V2 helper library, from
 ``benchmarks/requirements.txt``, installed into the benchmark's build directory only) is timed in the same run as a
 reference for the Lex function's Init. StrandsAgentFunction's own dependencies (``strands-agents``) come from this
 interpreter's site-packages, where Lambda finds them in the function's code directory.
