@@ -199,7 +199,7 @@ def prepare() -> None:
     When no request waits for this Init (SnapStart's snapshot, provisioned concurrency), the models' schemas are
     built too, so the restored or provisioned environment answers its first request without building them.
 
-    Best effort: if the configuration or boto3 fails here, the first request builds them again and answers with a
+    Best effort: if the configuration or the client fails here, the first request builds them again and answers with a
     JSON error if it must.
     """
     try:

@@ -146,7 +146,7 @@ def prepare() -> None:
     When no request waits for this Init (SnapStart's snapshot, provisioned concurrency), the models' schemas are
     built too, so the restored or provisioned environment answers its first event without building them.
 
-    Best effort: if the configuration or boto3 fails here, the first event builds them again and still answers Lex
+    Best effort: if the configuration or the client fails here, the first event builds them again and still answers Lex
     with a valid response.
     """
     try:

@@ -239,6 +239,7 @@ def _lex_keys(cls: type[SessionAttributes]) -> dict[str, str]:
     before any schema is built.
     """
     keys: dict[str, str] = {}
+    owners: dict[str, str] = {}  # Lex key -> field name
     for name, info in cls.model_fields.items():
         where = f"{cls.__qualname__}.{name}"
         if info.is_required():
@@ -251,10 +252,9 @@ def _lex_keys(cls: type[SessionAttributes]) -> dict[str, str]:
                 )
         if not key:
             raise TypeError(f"{where}: the Lex key (alias) must not be empty")
-        used_by = next((other for other, used in keys.items() if used == key), None)
-        if used_by is not None:
-            raise TypeError(f"{where}: Lex key {key!r} is already used by field {used_by!r}")
-        keys[name] = key
+        if key in owners:
+            raise TypeError(f"{where}: Lex key {key!r} is already used by field {owners[key]!r}")
+        keys[name], owners[key] = key, name
     return keys
 
 
