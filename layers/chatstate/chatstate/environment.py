@@ -58,7 +58,7 @@ def build_models(*packages: str) -> int:
 
 
 def prepare_clients(*parts: object) -> None:
-    """Create the boto3 clients of ``parts`` now, through their lazy ``client`` property (parts without one: no-op)."""
+    """Create the SDK clients of ``parts`` now, through their lazy ``client`` property (parts without one: no-op)."""
     for part in parts:
         getattr(part, "client", None)
 
