@@ -63,7 +63,8 @@ _ROLES: dict[str, Role] = {code: role for role, code in _ROLE_CODES.items()}
 Item = dict[str, dict[str, Any]]
 
 
-def _b62(number: int, width: int) -> str:
+def base62(number: int, width: int) -> str:
+    """``number`` as exactly ``width`` base-62 digits, sorting as the numbers do (``ValueError`` if it does not fit)."""
     if number < 0 or number >= 62**width:
         raise ValueError(f"{number} does not fit {width} base-62 digits")
     digits = []
@@ -73,7 +74,8 @@ def _b62(number: int, width: int) -> str:
     return "".join(reversed(digits))
 
 
-def _from_b62(text: str) -> int:
+def from_base62(text: str) -> int:
+    """The number that ``base62`` wrote as ``text``."""
     value = 0
     for char in text:
         value = value * 62 + _B62.index(char)
@@ -129,12 +131,12 @@ def global_pk(key: str) -> str:
 
 def turn_sk(incarnation: int, number: int) -> str:
     """Sort key of a turn: incarnation, then turn number, both fixed-width base 62."""
-    return f"{TURN_PREFIX}{_b62(incarnation, INCARNATION_WIDTH)}{_b62(number, TURN_WIDTH)}"
+    return f"{TURN_PREFIX}{base62(incarnation, INCARNATION_WIDTH)}{base62(number, TURN_WIDTH)}"
 
 
 def incarnation_prefix(incarnation: int) -> str:
     """Sort-key prefix shared by every turn of one incarnation."""
-    return f"{TURN_PREFIX}{_b62(incarnation, INCARNATION_WIDTH)}"
+    return f"{TURN_PREFIX}{base62(incarnation, INCARNATION_WIDTH)}"
 
 
 def request_sk(request_id: str) -> str:
@@ -300,7 +302,7 @@ def item_to_turn(item: Item) -> Turn:
         for i, text in enumerate(texts)
     )
     return Turn(
-        number=_from_b62(item["sk"]["S"][-TURN_WIDTH:]),
+        number=from_base62(item["sk"]["S"][-TURN_WIDTH:]),
         messages=messages,
         event_count=event_count,
         message_count=int(item["c"]["N"]),
@@ -313,7 +315,7 @@ def item_to_turn(item: Item) -> Turn:
 
 def incarnation_of_turn(item: Item) -> int:
     """The incarnation a turn item belongs to."""
-    return _from_b62(item["sk"]["S"][len(TURN_PREFIX) : len(TURN_PREFIX) + INCARNATION_WIDTH])
+    return from_base62(item["sk"]["S"][len(TURN_PREFIX) : len(TURN_PREFIX) + INCARNATION_WIDTH])
 
 
 # -- idempotency records ----------------------------------------------------------------------------

@@ -39,7 +39,6 @@ TURN_WIDTH = 6
 MAX_TURN = 62**TURN_WIDTH - 1
 MAX_ID_LENGTH = 512
 TTL_ATTRIBUTE = store_items.TTL_ATTRIBUTE
-_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 Item = dict[str, dict[str, Any]]
 
@@ -77,26 +76,9 @@ def agent_prefix(agent_id: str) -> str:
     return f"{AGENT_TAG}{len(agent_id)}:{agent_id}"
 
 
-def _b62(number: int) -> str:
-    if not 0 <= number <= MAX_TURN:
-        raise ValueError(f"turn {number} out of range")
-    digits = []
-    for _ in range(TURN_WIDTH):
-        number, rest = divmod(number, 62)
-        digits.append(_B62[rest])
-    return "".join(reversed(digits))
-
-
-def _from_b62(text: str) -> int:
-    value = 0
-    for char in text:
-        value = value * 62 + _B62.index(char)
-    return value
-
-
 def turn_sk(agent_id: str, turn: int) -> str:
     """Sort key of an agent's turn ``turn``."""
-    return agent_prefix(agent_id) + _b62(turn)
+    return agent_prefix(agent_id) + store_items.base62(turn, TURN_WIDTH)
 
 
 def turn_range(agent_id: str) -> tuple[str, str]:
@@ -202,7 +184,7 @@ def item_to_turn(item: Item) -> Turn:
     raw = item["b"]["B"]
     payload = json.loads(zlib.decompress(raw if isinstance(raw, bytes) else bytes(raw)).decode("utf-8"))
     return Turn(
-        number=_from_b62(item["sk"]["S"][-TURN_WIDTH:]),
+        number=store_items.from_base62(item["sk"]["S"][-TURN_WIDTH:]),
         written_at=store_items.from_ms_value(item["t"]),
         expires_at=item_expiry(item),
         first_id=int(item.get("f", {"N": "0"})["N"]),
@@ -217,4 +199,4 @@ def item_to_turn(item: Item) -> Turn:
 
 def turn_number(item: Item) -> int:
     """The turn number of a turn item, from its sort key alone."""
-    return _from_b62(item["sk"]["S"][-TURN_WIDTH:])
+    return store_items.from_base62(item["sk"]["S"][-TURN_WIDTH:])
