@@ -6,27 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from devtools.template import create_session_table
+from tests.contract.conftest import Clock
 
 TTL = 3600
-
-
-class Clock:
-    """A controllable clock (starts at the real time: DynamoDB Local's TTL sweeper never fires in a test)."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @dataclass
