@@ -11,56 +11,27 @@ conversation list and data service.
 from __future__ import annotations
 
 import os
-import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 
-from chatstate.environment import Dependencies
+from chatstate.environment import CachedRoot, SessionDependencies
 
 if TYPE_CHECKING:
     from chatstate.chat.conversations import Conversations
-    from chatstate.chat.responders import Responder
     from chatstate.chat.service import ChatService
-    from chatstate.profile import ProfileStore
-    from chatstate.settings import Settings
-    from chatstate.store.port import SessionStore
 
 logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "chatstate")
 
 
-class ChatDependencies(Dependencies):
-    """Every part built on first use, from the environment unless given."""
+class ChatDependencies(SessionDependencies):
+    """Every part built on first use, from the environment unless given.
 
-    @cached_property
-    def settings(self) -> Settings:
-        """The function's validated environment."""
-        from chatstate.settings import Settings
-
-        return Settings.from_env()
-
-    @cached_property
-    def store(self) -> SessionStore:
-        """The DynamoDB session store."""
-        from chatstate.environment import session_store
-
-        return session_store(self.settings)
-
-    @cached_property
-    def responder(self) -> Responder:
-        """Produces the replies."""
-        from chatstate.chat.responders import responder_from_settings
-
-        return responder_from_settings(self.settings)
-
-    @cached_property
-    def profiles(self) -> ProfileStore:
-        """The profile store, on the session table."""
-        from chatstate.environment import profile_store
-
-        return profile_store(self.settings, self.store)
+    Settings, store, responder and profiles come from ``SessionDependencies``; the chat service and the
+    conversation service are the chat function's own.
+    """
 
     @cached_property
     def conversations(self) -> Conversations:
@@ -77,23 +48,14 @@ class ChatDependencies(Dependencies):
         return ChatService(self.store, self.responder, history_turns=self.settings.history_turns)
 
 
-_lock = threading.Lock()
-_dependencies: ChatDependencies | None = None
+_root: CachedRoot[ChatDependencies] = CachedRoot(ChatDependencies)
 
 
 def dependencies() -> ChatDependencies:
     """This execution environment's dependencies (created once; each part is built on first use)."""
-    global _dependencies
-    if _dependencies is None:
-        with _lock:
-            if _dependencies is None:
-                _dependencies = ChatDependencies()
-    return _dependencies
+    return _root.get()
 
 
 def configure(**parts: Any) -> ChatDependencies:
     """Start over with fresh dependencies; ``parts`` (e.g. ``store=``, ``responder=``) replace built ones."""
-    global _dependencies
-    with _lock:
-        _dependencies = ChatDependencies(**parts)
-    return _dependencies
+    return _root.configure(**parts)

@@ -11,7 +11,6 @@ replaces it (tests and local runs inject parts; ``configure()`` alone rebuilds e
 from __future__ import annotations
 
 import os
-import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -20,44 +19,30 @@ from lex_bot.attributes import BotAttributes
 from lex_bot.intents import router
 
 from chatstate.deadline import Deadline, within
-from chatstate.environment import Dependencies, build_models, in_lambda, init_ahead_of_requests, prepare_clients
+from chatstate.environment import (
+    CachedRoot,
+    SessionDependencies,
+    build_models,
+    in_lambda,
+    init_ahead_of_requests,
+    prepare_clients,
+)
 from chatstate.logsafe import error_fields
 
 if TYPE_CHECKING:
-    from chatstate.chat.responders import Responder
     from chatstate.identity import TokenVerifier
     from chatstate.lex.runtime import LexRuntime
-    from chatstate.profile import ProfileStore
-    from chatstate.settings import Settings
-    from chatstate.store.port import SessionStore
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "chatstate-lex")
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "ChatState")
 
 
-class LexDependencies(Dependencies):
-    """The Lex function's composition root: every part built on first use, from the environment unless given."""
+class LexDependencies(SessionDependencies):
+    """The Lex function's composition root: every part built on first use, from the environment unless given.
 
-    @cached_property
-    def settings(self) -> Settings:
-        """The function's validated environment."""
-        from chatstate.settings import Settings
-
-        return Settings.from_env()
-
-    @cached_property
-    def store(self) -> SessionStore:
-        """The DynamoDB session store."""
-        from chatstate.environment import session_store
-
-        return session_store(self.settings)
-
-    @cached_property
-    def responder(self) -> Responder:
-        """The agent of the bot's fallback turns."""
-        from chatstate.chat.responders import responder_from_settings
-
-        return responder_from_settings(self.settings)
+    Settings, store, responder (the agent of the bot's fallback turns) and profiles come from
+    ``SessionDependencies``; the verifier and the runtime are the Lex function's own.
+    """
 
     @cached_property
     def verifier(self) -> TokenVerifier | None:
@@ -65,13 +50,6 @@ class LexDependencies(Dependencies):
         from chatstate.identity import IdentitySettings
 
         return IdentitySettings.from_env().verifier()
-
-    @cached_property
-    def profiles(self) -> ProfileStore:
-        """The profile store, on the session table."""
-        from chatstate.environment import profile_store
-
-        return profile_store(self.settings, self.store)
 
     @cached_property
     def runtime(self) -> LexRuntime[BotAttributes]:
@@ -90,26 +68,17 @@ class LexDependencies(Dependencies):
         )
 
 
-_lock = threading.Lock()
-_dependencies: LexDependencies | None = None
+_root: CachedRoot[LexDependencies] = CachedRoot(LexDependencies)
 
 
 def dependencies() -> LexDependencies:
     """This execution environment's dependencies (created once; each part is built on first use)."""
-    global _dependencies
-    if _dependencies is None:
-        with _lock:
-            if _dependencies is None:
-                _dependencies = LexDependencies()
-    return _dependencies
+    return _root.get()
 
 
 def configure(**parts: Any) -> LexDependencies:
     """Start over with fresh dependencies; ``parts`` (e.g. ``store=``, ``profiles=``) replace built ones."""
-    global _dependencies
-    with _lock:
-        _dependencies = LexDependencies(**parts)
-    return _dependencies
+    return _root.configure(**parts)
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)  # no keys left by an earlier invocation

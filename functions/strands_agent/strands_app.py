@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chatstate.deadline import Deadline, within
-from chatstate.environment import Dependencies, in_lambda, prepare_clients
+from chatstate.environment import CachedRoot, Dependencies, in_lambda, prepare_clients
 from chatstate.exceptions import ConfigError, DeadlineExceeded
 from chatstate.logsafe import error_fields, safe_id, validation_summary
 from chatstate.models import ActorId, SessionId
@@ -109,28 +108,22 @@ class StrandsDependencies(Dependencies):
         return self.settings.system_prompt or SYSTEM_PROMPT
 
 
-_lock = threading.Lock()
-_dependencies: StrandsDependencies | None = None
+def _build(**parts: Any) -> StrandsDependencies:
+    quiet_strands_logs()
+    return StrandsDependencies(**parts)
+
+
+_root: CachedRoot[StrandsDependencies] = CachedRoot(_build)
 
 
 def dependencies() -> StrandsDependencies:
     """This execution environment's dependencies (created once; each part is built on first use)."""
-    global _dependencies
-    if _dependencies is None:
-        with _lock:
-            if _dependencies is None:
-                quiet_strands_logs()
-                _dependencies = StrandsDependencies()
-    return _dependencies
+    return _root.get()
 
 
 def configure(**parts: Any) -> StrandsDependencies:
     """Start over with fresh dependencies; ``parts`` (``table=``, ``model=``, ``settings=``...) replace built ones."""
-    global _dependencies
-    quiet_strands_logs()
-    with _lock:
-        _dependencies = StrandsDependencies(**parts)
-    return _dependencies
+    return _root.configure(**parts)
 
 
 # -- one invocation ------------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ ROOTS = [("lex_app", "lex_app"), ("chat_app", "chat_dependencies")]
 @pytest.mark.parametrize(("module", "root"), ROOTS)
 def test_importing_outside_lambda_builds_nothing(module, root):
     """No import-time side effect unless Lambda's own AWS_LAMBDA_INITIALIZATION_TYPE is set."""
-    built = f"{root}._dependencies is not None or 'boto3' in sys.modules"
+    built = f"{root}._root.current is not None or 'boto3' in sys.modules"
     code = f"import {module}, {root}, sys; sys.exit(1 if {built} else 0)"
     env = {"PYTHONPATH": "layers/chatstate:functions/lex_fulfillment:functions/agent_chat", "PATH": ""}
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, check=False).returncode == 0
@@ -64,7 +64,7 @@ def test_importing_outside_lambda_builds_nothing(module, root):
 @pytest.mark.parametrize(("module", "root"), ROOTS)
 def test_importing_in_lambda_prepares_the_store_client(module, root):
     code = (
-        f"import {module}, {root}, sys; parts = {root}._dependencies; "
+        f"import {module}, {root}, sys; parts = {root}._root.current; "
         "sys.exit(0 if parts is not None and parts.store._client is not None else 1)"
     )
     env = {

@@ -10,10 +10,13 @@ the first event does not pay for importing botocore and building the client.
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from chatstate.chat.responders import Responder
     from chatstate.profile import ProfileStore
     from chatstate.settings import Settings
     from chatstate.store.port import SessionStore
@@ -94,3 +97,56 @@ class Dependencies:
         if unknown:
             raise TypeError(f"{type(self).__name__} has no part(s) {unknown}")
         vars(self).update(parts)
+
+
+class SessionDependencies(Dependencies):
+    """The parts the Lex and chat functions share: settings, session store, responder and profile store."""
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The function's validated environment."""
+        from chatstate.settings import Settings
+
+        return Settings.from_env()
+
+    @cached_property
+    def store(self) -> SessionStore:
+        """The DynamoDB session store."""
+        return session_store(self.settings)
+
+    @cached_property
+    def responder(self) -> Responder:
+        """The agent's replies: built-in, or Bedrock when ``BEDROCK_MODEL_ID`` is set."""
+        from chatstate.chat.responders import responder_from_settings
+
+        return responder_from_settings(self.settings)
+
+    @cached_property
+    def profiles(self) -> ProfileStore:
+        """The profile store, on the session table."""
+        return profile_store(self.settings, self.store)
+
+
+class CachedRoot[D: Dependencies]:
+    """One composition root per execution environment: built on first use, replaced with one call."""
+
+    def __init__(self, build: Callable[..., D]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self.current: D | None = None
+
+    def get(self) -> D:
+        """The current root (built now if there is none yet)."""
+        current = self.current
+        if current is None:
+            with self._lock:
+                if self.current is None:
+                    self.current = self._build()
+                current = self.current
+        return current
+
+    def configure(self, **parts: object) -> D:
+        """Start over with a fresh root; ``parts`` replace the ones it would build."""
+        with self._lock:
+            self.current = root = self._build(**parts)
+        return root
