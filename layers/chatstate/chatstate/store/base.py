@@ -288,14 +288,7 @@ class BaseSessionStore(SessionStore):
                 raise SessionExists(f"session {ref.session_id!r} already exists")
             now = self._now()
             dead = snapshot.head.incarnation if snapshot.head else None
-            head = Head(
-                incarnation=logic.new_incarnation(now, dead or 0),
-                created_at=now,
-                updated_at=now,
-                expires_at=self._head_expiry(now),
-                state=values,
-                activity=now if self._listed(ref) else None,
-            )
+            head = self._new_head(ref, dead, now, state=values)
             write = HeadWrite(head, "create", expect_incarnation=dead)
             try:
                 self._write(ref, head.incarnation, head=write)
@@ -468,16 +461,29 @@ class BaseSessionStore(SessionStore):
         first = next((m.content for m in messages if m.role == "user"), None)
         return logic.derive_title(first) if first else None
 
-    def _new_session(self, ref: SessionRef, dead: int | None, title: str | None, now: datetime) -> Session:
-        """A session to create at ``now`` (replacing the dead incarnation ``dead``, if any)."""
-        head = Head(
+    def _new_head(
+        self,
+        ref: SessionRef,
+        dead: int | None,
+        now: datetime,
+        *,
+        state: dict[str, Any] | None = None,
+        title: str | None = None,
+    ) -> Head:
+        """The head of a session created at ``now`` (replacing the dead incarnation ``dead``, if any)."""
+        return Head(
             incarnation=logic.new_incarnation(now, dead or 0),
             created_at=now,
             updated_at=now,
             expires_at=self._head_expiry(now),
+            state=state if state is not None else {},
             title=title,
             activity=now if self._listed(ref) else None,
         )
+
+    def _new_session(self, ref: SessionRef, dead: int | None, title: str | None, now: datetime) -> Session:
+        """A session to create at ``now`` (replacing the dead incarnation ``dead``, if any)."""
+        head = self._new_head(ref, dead, now, title=title)
         session = self._session(ref, head, None, now)
         assert session is not None  # just made: live
         return session
